@@ -1,0 +1,161 @@
+// The composition root of the broker core: sessions, router, retained messages, wills, the ports
+// (store, auth, log) and the lifecycle. Transports hand it connections through accept(); it knows
+// nothing of sockets.
+
+import type { Will, QoS, Properties } from '../protocol/packets.js';
+import { ReasonCode } from '../protocol/reason-codes.js';
+import { Channel } from './channel.js';
+import type { ClientLink } from './link.js';
+import { Message } from './message.js';
+import type { BrokerOptions } from './options.js';
+import { RetainedMessages } from './retained.js';
+import { Router } from './router.js';
+import { NEVER_EXPIRES, Session, type SessionCounters, type SessionLimits } from './session.js';
+import { Timers } from './timers.js';
+
+export interface BrokerStats extends SessionCounters {
+  connectionsTotal: number;
+  maxConnected: number;
+  publishReceived: number;
+  bytesReceived: number;
+  bytesSent: number;
+}
+
+export interface PublishOptions {
+  qos?: QoS;
+  retain?: boolean;
+  properties?: Properties;
+}
+
+export class Broker {
+  readonly options: BrokerOptions;
+  readonly stats: BrokerStats = {
+    dropped: 0,
+    sent: 0,
+    connectionsTotal: 0,
+    maxConnected: 0,
+    publishReceived: 0,
+    bytesReceived: 0,
+    bytesSent: 0,
+  };
+  readonly router: Router;
+  readonly retained = new RetainedMessages();
+  /** Every session, connected or not, by client id. */
+  readonly sessions = new Map<string, Session>();
+  /** The connected channel of each client id. */
+  readonly channels = new Map<string, Channel>();
+  /** Every open connection, including those that have not sent CONNECT yet. */
+  readonly connections = new Set<Channel>();
+  private readonly expiryTimers = new Timers();
+  private readonly willTimers = new Timers();
+  private closing = false;
+
+  constructor(options: BrokerOptions) {
+    this.options = options;
+    const authorizer = this.options.authorizer;
+    this.router = new Router((session, message) => {
+      const channel = this.channels.get(session.clientId);
+      return channel === undefined ? true : authorizer.canReceive(channel.identity, message.topic);
+    });
+  }
+
+  get isClosing(): boolean {
+    return this.closing;
+  }
+
+  /** A transport has a new connection: the broker gives it a protocol channel. */
+  accept(link: ClientLink): Channel {
+    const channel = new Channel(this, link);
+    this.connections.add(channel);
+    this.stats.connectionsTotal++;
+    return channel;
+  }
+
+  /** Publishes a message as the broker itself (for the library API, $SYS, wills). */
+  publish(topic: string, payload: Buffer | string, options: PublishOptions = {}): number {
+    const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
+    const now = Date.now();
+    const expiry = options.properties?.messageExpiryInterval;
+    const message = new Message(topic, body, options.qos ?? 0, options.retain ?? false, options.properties, expiry ? now + expiry * 1000 : 0, undefined, now);
+    return this.route(message, now);
+  }
+
+  /** Routes an accepted message: retained store, then every matching session. */
+  route(message: Message, now: number): number {
+    if (message.retain) this.retained.update(message);
+    return this.router.publish(message, now);
+  }
+
+  sessionLimits(receiveMaximum: number, maxPacketSize: number): SessionLimits {
+    const o = this.options;
+    const brokerInflight = o.maxInflightMessages === 0 ? 65535 : o.maxInflightMessages;
+    return {
+      inflight: Math.min(receiveMaximum, brokerInflight),
+      maxQueuedMessages: o.maxQueuedMessages,
+      maxQueuedBytes: o.maxQueuedBytes,
+      maxSocketBacklog: o.maxSocketBacklog,
+      maxPacketSize,
+    };
+  }
+
+  /** Finds or creates the session for a CONNECT; discards an old one on clean start [MQTT-3.1.2-4]. */
+  openSession(clientId: string, clean: boolean, version: Session['version'], limits: SessionLimits): { session: Session; present: boolean } {
+    this.expiryTimers.cancel(clientId);
+    const existing = this.sessions.get(clientId);
+    if (existing !== undefined && !clean) return { session: existing, present: true }; // [MQTT-3.2.2-3]
+    if (existing !== undefined) this.discardSession(existing);
+    const session = new Session(clientId, version, limits, this.stats);
+    this.sessions.set(clientId, session);
+    return { session, present: false }; // [MQTT-3.2.2-2]
+  }
+
+  /** A connection left: the session waits for its client, or ends now if its expiry is 0. */
+  sessionDisconnected(session: Session, now: number): void {
+    session.detach(now);
+    const expiry = session.expiryInterval;
+    if (expiry === 0) {
+      this.endSession(session);
+      return;
+    }
+    if (expiry === NEVER_EXPIRES) return;
+    this.expiryTimers.schedule(session.clientId, expiry * 1000, () => {
+      if (this.sessions.get(session.clientId) === session && session.link === null) this.endSession(session);
+    });
+  }
+
+  /** The session's end: a delayed will is sent now at the latest [MQTT-3.1.3-9], then state is dropped. */
+  endSession(session: Session): void {
+    this.willTimers.fire(session.clientId);
+    this.discardSession(session);
+  }
+
+  /** Publishes a will, after its delay when it has one; reconnecting in time cancels it [MQTT-3.1.3-9]. */
+  scheduleWill(clientId: string, will: Will, delaySeconds: number, sendWill: () => void): void {
+    if (delaySeconds <= 0) {
+      sendWill();
+      return;
+    }
+    this.willTimers.schedule(clientId, delaySeconds * 1000, sendWill);
+  }
+
+  cancelWill(clientId: string): void {
+    this.willTimers.cancel(clientId);
+  }
+
+  /** Graceful stop: v5 clients get DISCONNECT 0x8B Server shutting down, then every connection closes. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    for (const channel of [...this.connections]) channel.disconnect(ReasonCode.ServerShuttingDown);
+    this.expiryTimers.clear();
+    this.willTimers.clear();
+    await this.options.store.close();
+  }
+
+  private discardSession(session: Session): void {
+    for (const subscription of session.subscriptions.values()) this.router.remove(subscription);
+    session.subscriptions.clear();
+    session.clearMessages();
+    if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
+  }
+}

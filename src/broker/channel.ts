@@ -1,0 +1,266 @@
+// One connection's protocol state machine: CONNECT → connected → closed. It receives parsed
+// packets from the transport, dispatches each to its handler, and turns protocol errors into the
+// right CONNACK or DISCONNECT, a log line and a close. It never touches the socket directly.
+
+import type { Packet, ProtocolVersion, Will } from '../protocol/packets.js';
+import type { ProtocolError } from '../protocol/errors.js';
+import { ReasonCode, reasonCodeName } from '../protocol/reason-codes.js';
+import type { ClientIdentity } from '../auth/port.js';
+import type { Broker } from './broker.js';
+import type { ClientLink } from './link.js';
+import type { Session } from './session.js';
+import { handleConnect, refuseConnect } from './handlers/connect.js';
+import { handlePublish, handlePuback, handlePubrec, handlePubrel, handlePubcomp } from './handlers/publish.js';
+import { handleSubscribe, handleUnsubscribe } from './handlers/subscribe.js';
+import { handleDisconnect, publishWill } from './handlers/disconnect.js';
+
+export type ChannelState = 'awaiting-connect' | 'connected' | 'closed';
+
+type HandlerResult = void | Promise<void>;
+
+export class Channel {
+  state: ChannelState = 'awaiting-connect';
+  version: ProtocolVersion = 4;
+  clientId = '';
+  username: string | undefined = undefined;
+  session: Session | null = null;
+  will: Will | undefined = undefined;
+  /** Seconds; 0 = no keepalive. */
+  keepalive = 0;
+  /** Topic aliases the client has set on this connection (v5). */
+  readonly topicAliases = new Map<number, string>();
+  /** The client asked for reason strings and user properties on errors (v5 Request Problem Information). */
+  problemInformation = true;
+  /** Session Expiry Interval given on CONNECT was 0 (then DISCONNECT may not raise it, MQTT 5.0 §3.14.2.2.2). */
+  connectExpiryWasZero = true;
+  private lastActivity = Date.now();
+  private timer: NodeJS.Timeout | undefined;
+  /** Packets that arrived while an asynchronous check (auth) was pending, in order. */
+  private backlog: Packet[] | null = null;
+  private identityCache: ClientIdentity | undefined;
+
+  constructor(
+    readonly broker: Broker,
+    readonly link: ClientLink,
+  ) {
+    this.armTimer(broker.options.connectTimeout * 1000);
+  }
+
+  get identity(): ClientIdentity {
+    return (this.identityCache ??= {
+      clientId: this.clientId,
+      username: this.username,
+      remoteAddress: this.link.remoteAddress,
+      listener: this.link.listener,
+    });
+  }
+
+  /** Called by the transport for each parsed packet; returns false once the channel is closed. */
+  handlePacket(packet: Packet): boolean {
+    if (this.state === 'closed') return false;
+    this.lastActivity = Date.now();
+    if (this.backlog !== null) {
+      this.backlog.push(packet);
+      return true;
+    }
+    this.run(this.dispatch(packet));
+    return (this.state as ChannelState) !== 'closed'; // the handler may have closed it
+  }
+
+  /** The parser found a malformed packet or protocol violation [MQTT-4.13.1-1]. */
+  handleProtocolError(error: ProtocolError): void {
+    if (this.state === 'closed') return;
+    if (error.packetType !== undefined) this.broker.options.logger.log('debug', `Protocol error from ${this.describe()}: ${error.message}${error.statement ? ` [${error.statement}]` : ''}.`);
+    if (this.state === 'awaiting-connect') {
+      refuseConnect(this, error.reasonCode, error.message);
+      return;
+    }
+    this.fail(error.reasonCode, error.message);
+  }
+
+  /** The transport saw the connection end (peer closed, reset, or our own close). */
+  handleClose(): void {
+    if (this.state === 'closed') {
+      this.broker.connections.delete(this);
+      return;
+    }
+    const wasConnected = this.state === 'connected';
+    this.state = 'closed';
+    this.broker.connections.delete(this);
+    this.clearTimer();
+    if (wasConnected) {
+      this.broker.options.logger.log('notice', `Client ${this.clientId} closed its connection.`);
+      this.leave(true);
+    }
+  }
+
+  /** Server-initiated close with a reason: DISCONNECT for v5 clients [MQTT-3.14.0-1], then close. */
+  disconnect(reasonCode: number, reasonString?: string): void {
+    if (this.state === 'closed') return;
+    const connected = this.state === 'connected';
+    if (connected && this.version === 5) {
+      const properties = reasonString !== undefined && this.problemInformation ? { reasonString } : undefined;
+      this.link.writePacket({ type: 'disconnect', reasonCode, ...(properties ? { properties } : {}) }, 5);
+    }
+    this.state = 'closed';
+    this.clearTimer();
+    this.link.close();
+    // No wills on a graceful stop: the clients did nothing wrong, and nobody is left to receive them.
+    if (connected) this.leave(reasonCode !== ReasonCode.NormalDisconnection && !this.broker.isClosing);
+  }
+
+  /**
+   * Another connection took this client id [MQTT-3.1.4-3]. The old will is sent unless the new
+   * connection resumes the session and the will has a delay (MQTT 5.0 §3.1.3.2.2).
+   */
+  takenOver(newCleanStart: boolean): void {
+    if (this.state !== 'connected') return;
+    const willDelay = this.will?.properties?.willDelayInterval ?? 0;
+    if (this.version === 5) this.link.writePacket({ type: 'disconnect', reasonCode: ReasonCode.SessionTakenOver }, 5);
+    this.state = 'closed';
+    this.clearTimer();
+    this.link.close();
+    this.leave(newCleanStart || willDelay === 0);
+  }
+
+  /** The client sent DISCONNECT: close without answering; a will left in place (reason 0x04) is sent. */
+  clientDisconnected(): void {
+    if (this.state !== 'connected') return;
+    this.state = 'closed';
+    this.clearTimer();
+    this.link.close();
+    this.leave(true);
+  }
+
+  /** Closes without a word: a refused CONNECT, or a socket that never sent one. */
+  closeQuietly(): void {
+    this.state = 'closed';
+    this.clearTimer();
+    this.link.close();
+  }
+
+  /** A protocol violation by a connected client: log it, tell a v5 client why, close [MQTT-4.13.1-1]. */
+  fail(reasonCode: number, why: string): void {
+    const what = reasonCode === ReasonCode.MalformedPacket ? 'malformed packet' : reasonCodeName(reasonCode);
+    this.broker.options.logger.log('notice', `Client ${this.describe()} disconnected due to ${what}: ${why}.`);
+    this.disconnect(reasonCode, why);
+  }
+
+  /** Marks the channel connected and starts the keepalive watch [MQTT-3.1.2-24]. */
+  connected(session: Session): void {
+    this.state = 'connected';
+    this.session = session;
+    this.identityCache = undefined;
+    this.clearTimer();
+    if (this.keepalive > 0) this.armTimer(this.keepalive * 1500);
+  }
+
+  describe(): string {
+    return this.clientId !== '' ? this.clientId : `<unknown> (${this.link.remoteAddress})`;
+  }
+
+  private dispatch(packet: Packet): HandlerResult {
+    if (this.state === 'awaiting-connect') {
+      if (packet.type !== 'connect') return this.fail(ReasonCode.ProtocolError, `first packet was ${packet.type.toUpperCase()}, not CONNECT [MQTT-3.1.0-1]`);
+      return handleConnect(this, packet);
+    }
+    switch (packet.type) {
+      case 'publish':
+        return handlePublish(this, packet);
+      case 'puback':
+        return handlePuback(this, packet);
+      case 'pubrec':
+        return handlePubrec(this, packet);
+      case 'pubrel':
+        return handlePubrel(this, packet);
+      case 'pubcomp':
+        return handlePubcomp(this, packet);
+      case 'subscribe':
+        return handleSubscribe(this, packet);
+      case 'unsubscribe':
+        return handleUnsubscribe(this, packet);
+      case 'pingreq':
+        this.link.writePacket({ type: 'pingresp' }, this.version); // [MQTT-3.12.4-1]
+        return;
+      case 'disconnect':
+        return handleDisconnect(this, packet);
+      case 'connect':
+        return this.fail(ReasonCode.ProtocolError, 'second CONNECT [MQTT-3.1.0-2]');
+      case 'auth':
+        return this.fail(ReasonCode.ProtocolError, 'AUTH without an authentication method [MQTT-4.12.0-1]');
+      default:
+        return this.fail(ReasonCode.ProtocolError, `${packet.type.toUpperCase()} may only be sent by a server`);
+    }
+  }
+
+  /** Runs a handler's result: a promise holds later packets back, in order, until it settles. */
+  private run(result: HandlerResult): void {
+    if (result === undefined) return;
+    this.backlog = [];
+    this.link.pause();
+    result.then(
+      () => this.drainBacklog(),
+      (error: unknown) => {
+        this.broker.options.logger.log('error', `Error handling a packet from ${this.describe()}: ${String(error)}.`);
+        this.backlog = null;
+        this.disconnect(ReasonCode.UnspecifiedError);
+      },
+    );
+  }
+
+  private drainBacklog(): void {
+    const waiting = this.backlog;
+    this.backlog = null;
+    if (waiting === null) return;
+    for (let i = 0; i < waiting.length; i++) {
+      if (this.state === 'closed') return;
+      if (this.backlog !== null) {
+        // another check became pending: keep the rest behind it
+        (this.backlog as Packet[]).push(...waiting.slice(i));
+        return;
+      }
+      this.run(this.dispatch(waiting[i]!));
+    }
+    if (this.state !== 'closed' && this.backlog === null) this.link.resume();
+  }
+
+  /** The client is gone: its will per spec, then its session waits or ends. */
+  private leave(sendWill: boolean): void {
+    const session = this.session;
+    if (session === null) return;
+    if (this.broker.channels.get(this.clientId) === this) this.broker.channels.delete(this.clientId);
+    if (sendWill && this.will !== undefined) publishWill(this, this.will, session.expiryInterval);
+    this.will = undefined;
+    this.broker.sessionDisconnected(session, Date.now());
+    this.session = null;
+  }
+
+  private armTimer(ms: number): void {
+    this.clearTimer();
+    this.timer = setTimeout(() => this.onTimer(ms), ms);
+    this.timer.unref();
+  }
+
+  private onTimer(period: number): void {
+    this.timer = undefined;
+    if (this.state === 'awaiting-connect') {
+      this.broker.options.logger.log('notice', `Client ${this.describe()} did not send CONNECT in time, closing.`);
+      this.closeQuietly();
+      return;
+    }
+    if (this.state !== 'connected') return;
+    const idle = Date.now() - this.lastActivity;
+    if (idle >= period) {
+      this.broker.options.logger.log('notice', `Client ${this.clientId} has exceeded timeout, disconnecting.`);
+      this.disconnect(ReasonCode.KeepAliveTimeout); // [MQTT-3.1.2-24] 1.5 × keepalive without a packet
+      return;
+    }
+    this.timer = setTimeout(() => this.onTimer(period), period - idle);
+    this.timer.unref();
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}

@@ -1,0 +1,149 @@
+// CONNECT → CONNACK: client id rules, keepalive cap, will checks, authentication, session takeover
+// and resumption, and the CONNACK properties that tell a v5 client what this broker allows.
+
+import { randomUUID } from 'node:crypto';
+import type { ConnackPacket, ConnectPacket, Properties } from '../../protocol/packets.js';
+import { ReasonCode, connackReturnCodeV3, reasonCodeName } from '../../protocol/reason-codes.js';
+import { validateTopicName } from '../../protocol/validate.js';
+import type { AuthenticateResult } from '../../auth/port.js';
+import type { Channel } from '../channel.js';
+import { NEVER_EXPIRES } from '../session.js';
+
+/** Mosquitto's protocol numbers in its connection log line: p1 = 3.1, p2 = 3.1.1, p5 = 5.0. */
+const logProtocol = { 3: 'p1', 4: 'p2', 5: 'p5' } as const;
+
+export function handleConnect(channel: Channel, packet: ConnectPacket): void | Promise<void> {
+  const options = channel.broker.options;
+  const v5 = packet.protocolVersion === 5;
+  channel.version = packet.protocolVersion;
+  if (v5) channel.problemInformation = packet.properties?.requestProblemInformation !== 0;
+
+  let clientId = packet.clientId;
+  let assignedClientId: string | undefined;
+  if (clientId === '') {
+    // [MQTT-3.1.3-7][MQTT-3.1.3-8] an empty id needs a clean session in 3.1.1; 3.1 requires an id
+    if (packet.protocolVersion === 3 || (packet.protocolVersion === 4 && !packet.clean) || !options.allowZeroLengthClientId) {
+      return refuseConnect(channel, ReasonCode.ClientIdentifierNotValid, 'empty client id');
+    }
+    clientId = assignedClientId = `${options.autoIdPrefix}${randomUUID().toUpperCase()}`; // [MQTT-3.1.3-6]
+  }
+
+  let keepalive = packet.keepalive;
+  let serverKeepAlive: number | undefined;
+  if (options.maxKeepalive > 0 && (keepalive === 0 || keepalive > options.maxKeepalive)) {
+    // As Mosquitto: v5 clients are told the cap (Server Keep Alive [MQTT-3.2.2-21]), v3 clients are refused.
+    if (!v5) return refuseConnect(channel, ReasonCode.ClientIdentifierNotValid, `keepalive ${keepalive} above max_keepalive`);
+    keepalive = serverKeepAlive = options.maxKeepalive;
+  }
+
+  const will = packet.will;
+  if (will !== undefined) {
+    const invalid = validateTopicName(will.topic);
+    if (invalid !== undefined) return refuseConnect(channel, ReasonCode.TopicNameInvalid, `invalid will topic: ${invalid.message}`);
+    if (will.qos > options.maxQos) return refuseConnect(channel, ReasonCode.QoSNotSupported, 'will QoS above maximum QoS'); // [MQTT-3.2.2-12]
+    if (will.retain && !options.retainAvailable) return refuseConnect(channel, ReasonCode.RetainNotSupported, 'retained will not available'); // [MQTT-3.2.2-13]
+  }
+
+  const result = options.authenticator.authenticate({
+    clientId,
+    username: packet.username,
+    password: packet.password,
+    remoteAddress: channel.link.remoteAddress,
+    listener: channel.link.listener,
+    connect: packet,
+  });
+  const finish = (outcome: AuthenticateResult): void => {
+    if (channel.state !== 'awaiting-connect') return; // the client went away during the check
+    if (outcome.reasonCode !== ReasonCode.Success) {
+      channel.clientId = clientId;
+      channel.broker.options.logger.log('notice', `Client ${clientId} disconnected, not authorised.`);
+      return refuseConnect(channel, outcome.reasonCode, 'not authorised', true);
+    }
+    acceptConnect(channel, packet, clientId, outcome.username ?? packet.username, keepalive, { assignedClientId, serverKeepAlive });
+  };
+  if (result instanceof Promise) return result.then(finish);
+  finish(result);
+}
+
+interface ConnackExtras {
+  assignedClientId: string | undefined;
+  serverKeepAlive: number | undefined;
+}
+
+function acceptConnect(channel: Channel, packet: ConnectPacket, clientId: string, username: string | undefined, keepalive: number, extras: ConnackExtras): void {
+  const broker = channel.broker;
+  const options = broker.options;
+  const v5 = packet.protocolVersion === 5;
+  const now = Date.now();
+
+  const previous = broker.channels.get(clientId);
+  if (previous !== undefined) {
+    // [MQTT-3.1.4-3] the existing connection is closed; v5 clients are told why (0x8E)
+    options.logger.log('notice', `Client ${clientId} already connected, closing old connection.`);
+    previous.takenOver(packet.clean);
+  }
+  broker.cancelWill(clientId); // [MQTT-3.1.3-9] reconnected before the will delay ran out
+
+  const expiryInterval = v5 ? (packet.properties?.sessionExpiryInterval ?? 0) : packet.clean ? 0 : options.persistentClientExpiration || NEVER_EXPIRES;
+  const clientReceiveMaximum = packet.properties?.receiveMaximum ?? 65535;
+  const clientMaxPacketSize = packet.properties?.maximumPacketSize ?? Number.MAX_SAFE_INTEGER;
+  const limits = broker.sessionLimits(clientReceiveMaximum, clientMaxPacketSize);
+  const { session, present } = broker.openSession(clientId, packet.clean, packet.protocolVersion, limits);
+  session.expiryInterval = expiryInterval;
+
+  channel.clientId = clientId;
+  channel.username = username;
+  channel.keepalive = keepalive;
+  channel.will = packet.will;
+  channel.connectExpiryWasZero = expiryInterval === 0;
+  broker.channels.set(clientId, channel);
+  channel.connected(session);
+
+  const connack: ConnackPacket = { type: 'connack', sessionPresent: present, reasonCode: ReasonCode.Success };
+  if (v5) {
+    const properties = connackProperties(channel, extras);
+    if (properties !== undefined) connack.properties = properties;
+  }
+  channel.link.writePacket(connack, packet.protocolVersion);
+
+  const user = username === undefined ? '' : `, u'${username}'`;
+  options.logger.log(
+    'information',
+    `New client connected from ${channel.link.remoteAddress} as ${clientId} (${logProtocol[packet.protocolVersion]}, c${packet.clean ? 1 : 0}, k${keepalive}${user}).`,
+  );
+  session.attach(channel.link, packet.protocolVersion, limits, now, (packetId) => channel.link.writePacket({ type: 'pubrel', packetId }, packet.protocolVersion));
+}
+
+/** CONNACK properties: only those that differ from the spec's defaults, each from real configuration. */
+function connackProperties(channel: Channel, extras: ConnackExtras): Properties | undefined {
+  const options = channel.broker.options;
+  const properties: Properties = {};
+  if (extras.assignedClientId !== undefined) properties.assignedClientIdentifier = extras.assignedClientId; // [MQTT-3.2.2-16]
+  if (extras.serverKeepAlive !== undefined) properties.serverKeepAlive = extras.serverKeepAlive;
+  if (options.receiveMaximum < 65535) properties.receiveMaximum = options.receiveMaximum;
+  if (options.maxQos < 2) properties.maximumQoS = options.maxQos as 0 | 1;
+  if (!options.retainAvailable) properties.retainAvailable = 0;
+  if (options.maxPacketSize < 268_435_460) properties.maximumPacketSize = options.maxPacketSize;
+  if (options.maxTopicAlias > 0) properties.topicAliasMaximum = options.maxTopicAlias;
+  return Object.keys(properties).length === 0 ? undefined : properties;
+}
+
+/**
+ * Refuses a CONNECT: a v5 client gets CONNACK with the reason code [MQTT-3.2.2-6]; a 3.1/3.1.1
+ * client gets the closest return code when 3.1.1 has one (1–5), else the connection just closes
+ * [MQTT-3.1.4-1]. Either way the connection is then closed [MQTT-3.2.2-7].
+ */
+export function refuseConnect(channel: Channel, reasonCode: number, why: string, logged = false): void {
+  if (channel.state === 'closed') return;
+  const version = channel.link.parserVersion;
+  if (!logged) channel.broker.options.logger.log('notice', `Client ${channel.describe()} refused: ${why} (${reasonCodeName(reasonCode)}).`);
+  if (version === 5 && reasonCode !== ReasonCode.UnsupportedProtocolVersion) {
+    const packet: ConnackPacket = { type: 'connack', sessionPresent: false, reasonCode };
+    if (channel.problemInformation) packet.properties = { reasonString: why };
+    channel.link.writePacket(packet, 5);
+  } else if (reasonCode !== ReasonCode.MalformedPacket && reasonCode !== ReasonCode.ProtocolError) {
+    // [MQTT-3.1.2-2] an unsupported protocol level gets return code 1 in the 3.1.1 format
+    channel.link.writePacket({ type: 'connack', sessionPresent: false, reasonCode: connackReturnCodeV3(reasonCode) }, 4);
+  }
+  channel.closeQuietly();
+}

@@ -1,0 +1,123 @@
+// Inbound PUBLISH and the QoS 1/2 acknowledgement packets in both directions.
+// Checks run in order (topic alias, QoS, retain, payload format, QoS 2 duplicate, limits, ACL),
+// then the message is routed once and the publisher acknowledged.
+
+import { isUtf8 } from 'node:buffer';
+import type { AckPacket, Properties, PublishPacket } from '../../protocol/packets.js';
+import { ReasonCode } from '../../protocol/reason-codes.js';
+import type { Channel } from '../channel.js';
+import { Message } from '../message.js';
+
+export function handlePublish(channel: Channel, packet: PublishPacket): void | Promise<void> {
+  const options = channel.broker.options;
+  const session = channel.session!;
+  let topic = packet.topic;
+
+  const alias = packet.properties?.topicAlias;
+  if (alias !== undefined) {
+    if (alias === 0 || alias > options.maxTopicAlias) {
+      return channel.fail(ReasonCode.TopicAliasInvalid, `topic alias ${alias} outside 1..${options.maxTopicAlias} [MQTT-3.3.2-9]`);
+    }
+    if (topic === '') {
+      const known = channel.topicAliases.get(alias);
+      if (known === undefined) return channel.fail(ReasonCode.ProtocolError, `unknown topic alias ${alias}`);
+      topic = known;
+    } else {
+      channel.topicAliases.set(alias, topic);
+    }
+  }
+  if (packet.qos > options.maxQos) {
+    return channel.fail(ReasonCode.QoSNotSupported, `QoS ${packet.qos} above maximum QoS ${options.maxQos}`);
+  }
+  if (packet.retain && !options.retainAvailable) {
+    return channel.fail(ReasonCode.RetainNotSupported, 'retain not available');
+  }
+  if (packet.qos === 2 && session.incomingQos2.has(packet.packetId!)) {
+    // [MQTT-4.3.3-10] a resent QoS 2 PUBLISH is acknowledged again but not delivered twice
+    channel.link.writePacket({ type: 'pubrec', packetId: packet.packetId! }, channel.version);
+    return;
+  }
+  if (packet.qos === 2 && channel.version === 5 && session.incomingQos2.size >= options.receiveMaximum) {
+    return channel.fail(ReasonCode.ReceiveMaximumExceeded, 'more unacknowledged QoS 2 messages than Receive Maximum');
+  }
+  if (packet.properties?.payloadFormatIndicator === 1 && !isUtf8(packet.payload)) {
+    return acknowledge(channel, packet, ReasonCode.PayloadFormatInvalid); // MQTT 5.0 §3.3.2.3.2
+  }
+  if (options.messageSizeLimit > 0 && packet.payload.length > options.messageSizeLimit) {
+    // As Mosquitto: the QoS flow completes, the message is not forwarded.
+    options.logger.log('notice', `Dropped too large PUBLISH from ${channel.clientId} (${packet.payload.length} bytes).`);
+    return acknowledge(channel, packet, ReasonCode.ImplementationSpecificError);
+  }
+  if (topic.startsWith('$')) {
+    // As Mosquitto: clients never publish into $SYS, and "$share/..." is not a topic name.
+    if (topic.startsWith('$SYS/') || topic === '$SYS' || topic.startsWith('$share/')) return acknowledge(channel, packet, ReasonCode.NotAuthorized);
+  }
+
+  const allowed = options.authorizer.canPublish(channel.identity, topic, packet.qos, packet.retain);
+  if (allowed instanceof Promise) return allowed.then((ok) => routePublish(channel, packet, topic, ok));
+  return routePublish(channel, packet, topic, allowed);
+}
+
+function routePublish(channel: Channel, packet: PublishPacket, topic: string, allowed: boolean): void | Promise<void> {
+  if (channel.state === 'closed') return;
+  const broker = channel.broker;
+  if (!allowed) {
+    // As Mosquitto: a denied PUBLISH is acknowledged (0x87 in v5) and dropped.
+    broker.options.logger.log('debug', `Denied PUBLISH from ${channel.clientId} (d${packet.dup ? 1 : 0}, q${packet.qos}, r${packet.retain ? 1 : 0}, m${packet.packetId ?? 0}, '${topic}', ... (${packet.payload.length} bytes))`);
+    return acknowledge(channel, packet, ReasonCode.NotAuthorized);
+  }
+  const now = Date.now();
+  const expiry = packet.properties?.messageExpiryInterval;
+  // A retained payload outlives the read buffer it arrived in: copy it so it pins nothing else.
+  const payload = packet.retain ? Buffer.from(packet.payload) : packet.payload;
+  const message = new Message(topic, payload, packet.qos, packet.retain, forwardedProperties(packet.properties), expiry === undefined ? 0 : now + expiry * 1000, channel.clientId, now);
+  broker.stats.publishReceived++;
+  const receivers = broker.route(message, now);
+  if (packet.qos === 0) return;
+  const reason = receivers === 0 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success;
+  const durable = broker.options.store.durable ? broker.options.store.sync() : undefined;
+  if (durable !== undefined) return durable.then(() => acknowledge(channel, packet, reason)); // ack only once durable
+  acknowledge(channel, packet, reason);
+}
+
+/** PUBACK for QoS 1, PUBREC for QoS 2 (remembering the id until PUBREL); nothing for QoS 0. */
+function acknowledge(channel: Channel, packet: PublishPacket, reasonCode: number): void {
+  if (packet.qos === 0 || channel.state === 'closed') return;
+  const packetId = packet.packetId!;
+  if (packet.qos === 2 && reasonCode < 0x80) channel.session!.incomingQos2.add(packetId);
+  const ack: AckPacket<'puback' | 'pubrec'> = { type: packet.qos === 1 ? 'puback' : 'pubrec', packetId };
+  if (reasonCode !== ReasonCode.Success) ack.reasonCode = reasonCode;
+  channel.link.writePacket(ack, channel.version);
+}
+
+/** What subscribers get: everything the publisher sent but its topic alias (MQTT 5.0 §3.3.2.3.4). */
+function forwardedProperties(properties: Properties | undefined): Properties | undefined {
+  if (properties === undefined) return undefined;
+  if (properties.topicAlias === undefined) return properties;
+  const { topicAlias: _alias, ...rest } = properties;
+  return Object.keys(rest).length === 0 ? undefined : rest;
+}
+
+export function handlePuback(channel: Channel, packet: AckPacket<'puback'>): void {
+  channel.session!.acknowledge(packet.packetId, Date.now());
+}
+
+export function handlePubrec(channel: Channel, packet: AckPacket<'pubrec'>): void {
+  const failed = (packet.reasonCode ?? 0) >= 0x80;
+  const known = channel.session!.received(packet.packetId, failed, Date.now());
+  if (failed) return;
+  const pubrel: AckPacket<'pubrel'> = { type: 'pubrel', packetId: packet.packetId };
+  if (!known && channel.version === 5) pubrel.reasonCode = ReasonCode.PacketIdentifierNotFound;
+  channel.link.writePacket(pubrel, channel.version); // [MQTT-4.3.3-4]
+}
+
+export function handlePubrel(channel: Channel, packet: AckPacket<'pubrel'>): void {
+  const known = channel.session!.incomingQos2.delete(packet.packetId);
+  const pubcomp: AckPacket<'pubcomp'> = { type: 'pubcomp', packetId: packet.packetId };
+  if (!known && channel.version === 5) pubcomp.reasonCode = ReasonCode.PacketIdentifierNotFound;
+  channel.link.writePacket(pubcomp, channel.version); // [MQTT-4.3.3-11]
+}
+
+export function handlePubcomp(channel: Channel, packet: AckPacket<'pubcomp'>): void {
+  channel.session!.completed(packet.packetId, Date.now());
+}

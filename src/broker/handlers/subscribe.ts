@@ -1,0 +1,117 @@
+// SUBSCRIBE → SUBACK (then the matching retained messages), UNSUBSCRIBE → UNSUBACK.
+
+import type { QoS, SubackPacket, SubscribePacket, SubscriptionRequest, UnsubackPacket, UnsubscribePacket } from '../../protocol/packets.js';
+import { ReasonCode, SubackFailure } from '../../protocol/reason-codes.js';
+import { parseSharedFilter, validateTopicFilter } from '../../protocol/validate.js';
+import type { Channel } from '../channel.js';
+import type { Subscription } from '../session.js';
+
+/** Decides one filter of a SUBSCRIBE: the subscription to add, or a v5 failure reason code. */
+type Decision = { subscription: Subscription } | { failure: number };
+
+export function handleSubscribe(channel: Channel, packet: SubscribePacket): void | Promise<void> {
+  const subscriptionId = packet.properties?.subscriptionIdentifiers?.[0];
+  const decisions: (Decision | Promise<Decision>)[] = [];
+  let pending = false;
+  for (const request of packet.subscriptions) {
+    if (request.noLocal && request.filter.startsWith('$share/')) {
+      return channel.fail(ReasonCode.ProtocolError, 'No Local on a shared subscription [MQTT-3.8.3-4]');
+    }
+    const decision = decide(channel, request, subscriptionId);
+    if (decision instanceof Promise) pending = true;
+    decisions.push(decision);
+  }
+  if (pending) return Promise.all(decisions).then((settled) => applySubscribe(channel, packet, settled));
+  applySubscribe(channel, packet, decisions as Decision[]);
+}
+
+function decide(channel: Channel, request: SubscriptionRequest, subscriptionId: number | undefined): Decision | Promise<Decision> {
+  const options = channel.broker.options;
+  const session = channel.session!;
+  if (validateTopicFilter(request.filter) !== undefined) return { failure: ReasonCode.TopicFilterInvalid };
+  const shared = parseSharedFilter(request.filter);
+  const topicFilter = shared?.filter ?? request.filter;
+  if (options.maxTopicLevels > 0 && topicFilter.split('/').length > options.maxTopicLevels) return { failure: ReasonCode.TopicFilterInvalid };
+  if (options.maxSubscriptionsPerClient > 0 && !session.subscriptions.has(request.filter) && session.subscriptions.size >= options.maxSubscriptionsPerClient) {
+    return { failure: ReasonCode.QuotaExceeded };
+  }
+  const wanted = (request.qos < options.maxQos ? request.qos : options.maxQos) as QoS;
+  const make = (granted: number): Decision => {
+    if (granted >= 0x80) return { failure: granted };
+    return {
+      subscription: {
+        filter: request.filter,
+        topicFilter,
+        group: shared?.group,
+        qos: granted as QoS,
+        noLocal: request.noLocal,
+        retainAsPublished: request.retainAsPublished,
+        retainHandling: request.retainHandling,
+        subscriptionId,
+        session,
+      },
+    };
+  };
+  const granted = options.authorizer.canSubscribe(channel.identity, request.filter, wanted);
+  return granted instanceof Promise ? granted.then(make) : make(granted);
+}
+
+function applySubscribe(channel: Channel, packet: SubscribePacket, decisions: readonly Decision[]): void {
+  if (channel.state === 'closed') return;
+  const broker = channel.broker;
+  const session = channel.session!;
+  const logger = broker.options.logger;
+  const v5 = channel.version === 5;
+  const reasonCodes: number[] = [];
+  const fresh: { subscription: Subscription; existed: boolean }[] = [];
+  for (const decision of decisions) {
+    if ('failure' in decision) {
+      reasonCodes.push(v5 ? decision.failure : SubackFailure); // [MQTT-3.9.3-2]
+      continue;
+    }
+    const subscription = decision.subscription;
+    const previous = session.subscriptions.get(subscription.filter);
+    if (previous !== undefined) broker.router.remove(previous); // [MQTT-3.8.4-3] replaces the identical filter
+    session.subscriptions.set(subscription.filter, subscription);
+    broker.router.add(subscription);
+    reasonCodes.push(subscription.qos);
+    fresh.push({ subscription, existed: previous !== undefined });
+    if (logger.enabled('subscribe')) logger.log('subscribe', `${channel.clientId} ${subscription.qos} ${subscription.filter}`);
+  }
+  const suback: SubackPacket = { type: 'suback', packetId: packet.packetId, reasonCodes }; // [MQTT-3.8.4-1][MQTT-3.9.3-1]
+  channel.link.writePacket(suback, channel.version);
+
+  const now = Date.now();
+  for (const { subscription, existed } of fresh) {
+    // Retained messages per Retain Handling; never for shared subscriptions (MQTT 5.0 §4.8.2).
+    if (subscription.group !== undefined || subscription.retainHandling === 2) continue;
+    if (subscription.retainHandling === 1 && existed) continue;
+    for (const message of broker.retained.matching(subscription.topicFilter, now)) {
+      if (!broker.options.authorizer.canReceive(channel.identity, message.topic)) continue;
+      const qos = (subscription.qos < message.qos ? subscription.qos : message.qos) as QoS;
+      const ids = subscription.subscriptionId === undefined ? undefined : [subscription.subscriptionId];
+      session.deliver(message, qos, true, ids, now); // [MQTT-3.3.1-8] retain flag set on retained delivery
+    }
+  }
+}
+
+export function handleUnsubscribe(channel: Channel, packet: UnsubscribePacket): void {
+  const broker = channel.broker;
+  const session = channel.session!;
+  const logger = broker.options.logger;
+  const reasonCodes: number[] = [];
+  for (const filter of packet.filters) {
+    const subscription = session.subscriptions.get(filter);
+    if (subscription === undefined) {
+      reasonCodes.push(ReasonCode.NoSubscriptionExisted);
+      continue;
+    }
+    session.subscriptions.delete(filter);
+    broker.router.remove(subscription); // [MQTT-3.10.4-1]
+    reasonCodes.push(ReasonCode.Success);
+    if (logger.enabled('unsubscribe')) logger.log('unsubscribe', `${channel.clientId} ${filter}`);
+  }
+  const unsuback: UnsubackPacket = { type: 'unsuback', packetId: packet.packetId }; // [MQTT-3.10.4-4]
+  if (channel.version === 5) unsuback.reasonCodes = reasonCodes;
+  channel.link.writePacket(unsuback, channel.version);
+}

@@ -1,0 +1,76 @@
+// One immutable application message, shared by every subscriber it is delivered to.
+// It caches its encoded PUBLISH per (protocol family, QoS, retain) shape, so a message going to
+// many subscribers is encoded once; each subscriber only patches its packet id (see ClientLink).
+
+import type { Properties, ProtocolVersion, PublishPacket, QoS } from '../protocol/packets.js';
+import { encodePublish, type EncodedPublish } from '../protocol/writer.js';
+
+let nextMessageId = 1;
+
+export class Message {
+  /** Unique within this broker process; the store's key for the message. */
+  readonly id: number;
+  /** Epoch ms when the broker received it, for the remaining message expiry [MQTT-3.3.2-6]. */
+  readonly receivedAt: number;
+  /** Encoded PUBLISH per shape: index = family * 6 + qos * 2 + retain (family 0 = v3/v4, 1 = v5). */
+  private readonly encodings: (EncodedPublish | undefined)[] = [];
+
+  constructor(
+    readonly topic: string,
+    readonly payload: Buffer,
+    readonly qos: QoS,
+    readonly retain: boolean,
+    /** Properties forwarded to subscribers (no topic alias, no subscription ids). */
+    readonly properties: Properties | undefined,
+    /** Epoch ms after which the message must not be delivered; 0 = never [MQTT-3.3.2-5]. */
+    readonly expiresAt: number,
+    /** Client id of the publisher, for No Local [MQTT-3.8.3-3]; undefined for broker-made messages. */
+    readonly origin: string | undefined,
+    receivedAt = Date.now(),
+    id = nextMessageId++,
+  ) {
+    this.id = id;
+    this.receivedAt = receivedAt;
+    if (id >= nextMessageId) nextMessageId = id + 1;
+  }
+
+  isExpired(now: number): boolean {
+    return this.expiresAt !== 0 && now >= this.expiresAt;
+  }
+
+  /**
+   * The PUBLISH as sent to a subscriber. Cached when nothing per-subscriber or time-dependent
+   * changes the bytes: no subscription identifiers, and the expiry interval not yet decreased.
+   */
+  encode(version: ProtocolVersion, qos: QoS, retain: boolean, subscriptionIds: readonly number[] | undefined, now: number): EncodedPublish {
+    const v5 = version === 5;
+    const expiring = v5 && this.expiresAt !== 0 && now - this.receivedAt >= 1000;
+    if ((v5 && subscriptionIds !== undefined) || expiring) {
+      return encodePublish(this.packet(qos, retain, this.propertiesFor(subscriptionIds, now)), version);
+    }
+    const index = (v5 ? 6 : 0) + qos * 2 + (retain ? 1 : 0);
+    let encoded = this.encodings[index];
+    if (encoded === undefined) {
+      encoded = encodePublish(this.packet(qos, retain, v5 ? this.properties : undefined), version);
+      this.encodings[index] = encoded;
+    }
+    return encoded;
+  }
+
+  private packet(qos: QoS, retain: boolean, properties: Properties | undefined): PublishPacket {
+    const packet: PublishPacket = { type: 'publish', topic: this.topic, payload: this.payload, qos, retain, dup: false };
+    if (qos > 0) packet.packetId = 0;
+    if (properties !== undefined) packet.properties = properties;
+    return packet;
+  }
+
+  private propertiesFor(subscriptionIds: readonly number[] | undefined, now: number): Properties | undefined {
+    const properties: Properties = { ...this.properties };
+    if (this.expiresAt !== 0) {
+      // [MQTT-3.3.2-6] forward the interval minus the time the message has waited
+      properties.messageExpiryInterval = Math.max(0, Math.ceil((this.expiresAt - now) / 1000));
+    }
+    if (subscriptionIds !== undefined) properties.subscriptionIdentifiers = [...subscriptionIds];
+    return properties;
+  }
+}

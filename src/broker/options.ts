@@ -1,0 +1,66 @@
+// Every broker setting in one typed object, with its default. Built from the config file or the API;
+// nothing deeper in the broker reads the environment or a file.
+
+import type { Authenticator, Authorizer } from '../auth/port.js';
+import type { Store } from '../store/port.js';
+import type { Logger } from './logger.js';
+
+export interface BrokerOptions {
+  /** Seconds a socket may stay open without sending CONNECT. */
+  connectTimeout: number;
+  /** Largest packet accepted from a client, in bytes (whole packet); checked from the fixed header. */
+  maxPacketSize: number;
+  /** Largest PUBLISH payload accepted; larger ones are acknowledged and dropped, as Mosquitto does. 0 = no limit. */
+  messageSizeLimit: number;
+  /** Outgoing QoS 1/2 messages in flight per client (Mosquitto's max_inflight_messages); 0 = 65535. */
+  maxInflightMessages: number;
+  /** Queued outgoing QoS 1/2 messages per client beyond the in-flight window; 0 = unlimited. */
+  maxQueuedMessages: number;
+  /** Bytes queued per client; 0 = unlimited. */
+  maxQueuedBytes: number;
+  /** Bytes that may wait in a client's socket before QoS 0 messages to it are dropped. */
+  maxSocketBacklog: number;
+  /** Largest keepalive a client may ask for, in seconds; 0 = no limit. */
+  maxKeepalive: number;
+  /** Highest QoS the broker grants. */
+  maxQos: 0 | 1 | 2;
+  retainAvailable: boolean;
+  /** Allow an empty client id (an id is then assigned) [MQTT-3.1.3-6]. */
+  allowZeroLengthClientId: boolean;
+  /** Prefix of assigned client ids, like Mosquitto's auto_id_prefix. */
+  autoIdPrefix: string;
+  /** Topic aliases accepted from each v5 client (advertised in CONNACK); 0 = none. */
+  maxTopicAlias: number;
+  /** Receive Maximum advertised to v5 clients: incoming QoS 1/2 in flight per client. */
+  receiveMaximum: number;
+  /** Subscriptions per client; 0 = unlimited. */
+  maxSubscriptionsPerClient: number;
+  /** Topic levels accepted in a topic or filter; 0 = unlimited. */
+  maxTopicLevels: number;
+  /** Seconds after which a disconnected v3 persistent session expires; 0 = never (Mosquitto's persistent_client_expiration). */
+  persistentClientExpiration: number;
+  authenticator: Authenticator;
+  authorizer: Authorizer;
+  store: Store;
+  logger: Logger;
+}
+
+export const brokerDefaults = {
+  connectTimeout: 10,
+  maxPacketSize: 268_435_460,
+  messageSizeLimit: 0,
+  maxInflightMessages: 20,
+  maxQueuedMessages: 1000,
+  maxQueuedBytes: 0,
+  maxSocketBacklog: 4 * 1024 * 1024,
+  maxKeepalive: 0,
+  maxQos: 2,
+  retainAvailable: true,
+  allowZeroLengthClientId: true,
+  autoIdPrefix: 'auto-',
+  maxTopicAlias: 10,
+  receiveMaximum: 65535,
+  maxSubscriptionsPerClient: 0,
+  maxTopicLevels: 0,
+  persistentClientExpiration: 0,
+} as const satisfies Partial<BrokerOptions>;

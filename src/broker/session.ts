@@ -1,0 +1,241 @@
+// One client's session: its subscriptions, its outgoing QoS 1/2 messages (in flight and queued),
+// the QoS 2 packet ids it has sent us and not yet released, and its expiry. No routing, no sockets:
+// it writes through the ClientLink of its current connection, or queues while there is none.
+
+import type { ProtocolVersion, QoS, RetainHandling } from '../protocol/packets.js';
+import { PacketIdAllocator } from './packet-ids.js';
+import type { ClientLink } from './link.js';
+import type { Message } from './message.js';
+
+/** Session Expiry Interval meaning "never expires" (0xFFFFFFFF, MQTT 5.0 §3.1.2.11.2). */
+export const NEVER_EXPIRES = 0xffffffff;
+
+export interface Subscription {
+  /** The filter as the client sent it, including any "$share/group/" prefix; the key in the session. */
+  readonly filter: string;
+  /** The filter matched against topics (without the shared prefix). */
+  readonly topicFilter: string;
+  /** Shared subscription group name, when the filter is "$share/{group}/{filter}". */
+  readonly group: string | undefined;
+  readonly qos: QoS;
+  readonly noLocal: boolean;
+  readonly retainAsPublished: boolean;
+  readonly retainHandling: RetainHandling;
+  readonly subscriptionId: number | undefined;
+  readonly session: Session;
+}
+
+/** An outgoing message for this session: queued, or in flight with a packet id. */
+export interface Outgoing {
+  readonly message: Message;
+  readonly qos: QoS;
+  readonly retain: boolean;
+  readonly subscriptionIds: readonly number[] | undefined;
+  packetId: number;
+  /** queued: not sent yet; publish: sent, waiting for PUBACK/PUBREC; pubrel: PUBREL sent, waiting for PUBCOMP. */
+  state: 'queued' | 'publish' | 'pubrel';
+}
+
+export interface SessionLimits {
+  /** Most outgoing QoS 1/2 messages in flight: min(client's Receive Maximum, broker's max_inflight_messages). */
+  inflight: number;
+  maxQueuedMessages: number;
+  maxQueuedBytes: number;
+  /** Socket backlog beyond which QoS 0 messages to this client are dropped. */
+  maxSocketBacklog: number;
+  /** Largest packet the client accepts (v5 Maximum Packet Size) [MQTT-3.1.2-24]. */
+  maxPacketSize: number;
+}
+
+export interface SessionCounters {
+  /** Messages dropped because a queue or a socket backlog was full, or a packet too large. */
+  dropped: number;
+  sent: number;
+}
+
+export class Session {
+  readonly subscriptions = new Map<string, Subscription>();
+  readonly inflight = new Map<number, Outgoing>();
+  /** QoS 2 packet ids received, PUBREC sent, PUBREL not yet received [MQTT-4.3.3-10]. */
+  readonly incomingQos2 = new Set<number>();
+  private queue: Outgoing[] = [];
+  private queueHead = 0;
+  private queuedBytes = 0;
+  private readonly packetIds = new PacketIdAllocator();
+  /** The current connection, or null while the client is away. */
+  link: ClientLink | null = null;
+  version: ProtocolVersion;
+  limits: SessionLimits;
+  expiryInterval = 0;
+  /** Epoch ms of the last disconnection, 0 while connected. */
+  disconnectedAt = 0;
+  /** Set when the queue overflowed, so the "being dropped" line is logged once per episode. */
+  droppingLogged = false;
+  /** Scratch fields used by the router while merging overlapping subscriptions of one PUBLISH. */
+  routeMark = 0;
+  routeQos: QoS = 0;
+  routeRetain = false;
+  routeSubscriptionIds: number[] | undefined = undefined;
+
+  constructor(
+    readonly clientId: string,
+    version: ProtocolVersion,
+    limits: SessionLimits,
+    private readonly counters: SessionCounters,
+  ) {
+    this.version = version;
+    this.limits = limits;
+  }
+
+  get queuedCount(): number {
+    return this.queue.length - this.queueHead;
+  }
+
+  /**
+   * Delivers a routed message at the QoS this session gets (min of published and granted).
+   * QoS 0 goes out at once or is dropped for a congested or absent client; QoS 1/2 go in flight
+   * while the window allows, and queue otherwise (bounded, newest dropped when full, as Mosquitto).
+   */
+  deliver(message: Message, qos: QoS, retain: boolean, subscriptionIds: readonly number[] | undefined, now: number): void {
+    const link = this.link;
+    if (qos === 0) {
+      if (link === null || link.backlog > this.limits.maxSocketBacklog) {
+        this.counters.dropped++;
+        return;
+      }
+      const encoded = message.encode(this.version, 0, retain, subscriptionIds, now);
+      if (encoded.bytes.length > this.limits.maxPacketSize) {
+        this.counters.dropped++; // [MQTT-3.1.2-25] too large for this client: discard for it
+        return;
+      }
+      link.writePublish(encoded, 0, false);
+      this.counters.sent++;
+      return;
+    }
+    const entry: Outgoing = { message, qos, retain, subscriptionIds, packetId: 0, state: 'queued' };
+    if (link !== null && this.queuedCount === 0 && this.inflight.size < this.limits.inflight) {
+      this.sendNew(entry, now);
+      return;
+    }
+    this.enqueue(entry);
+  }
+
+  /** Keeps a message for later; false when the queue is full and the message was dropped. */
+  enqueue(entry: Outgoing): boolean {
+    const { maxQueuedMessages, maxQueuedBytes } = this.limits;
+    const size = entry.message.payload.length;
+    if ((maxQueuedMessages > 0 && this.queuedCount >= maxQueuedMessages) || (maxQueuedBytes > 0 && this.queuedBytes + size > maxQueuedBytes)) {
+      this.counters.dropped++;
+      return false;
+    }
+    this.queue.push(entry);
+    this.queuedBytes += size;
+    return true;
+  }
+
+  /** PUBACK from the client: the QoS 1 message is done [MQTT-4.3.2]. */
+  acknowledge(packetId: number, now: number): boolean {
+    const entry = this.inflight.get(packetId);
+    if (entry === undefined || entry.qos !== 1) return false;
+    this.release(entry);
+    this.pump(now);
+    return true;
+  }
+
+  /** PUBREC: the client has the QoS 2 message; answer PUBREL, or drop it on a failure code. */
+  received(packetId: number, failed: boolean, now: number): boolean {
+    const entry = this.inflight.get(packetId);
+    if (entry === undefined || entry.qos !== 2 || entry.state !== 'publish') return false;
+    if (failed) {
+      // a PUBREC with a reason code >= 0x80 ends the QoS 2 flow (MQTT 5.0 §4.3.3)
+      this.release(entry);
+      this.pump(now);
+      return true;
+    }
+    entry.state = 'pubrel';
+    return true;
+  }
+
+  /** PUBCOMP: the QoS 2 flow is complete. */
+  completed(packetId: number, now: number): boolean {
+    const entry = this.inflight.get(packetId);
+    if (entry === undefined || entry.state !== 'pubrel') return false;
+    this.release(entry);
+    this.pump(now);
+    return true;
+  }
+
+  /** A connection takes the session: resend what was in flight with DUP [MQTT-4.4.0-1], then the queue. */
+  attach(link: ClientLink, version: ProtocolVersion, limits: SessionLimits, now: number, writePubrel: (packetId: number) => void): void {
+    this.link = link;
+    this.version = version;
+    this.limits = limits;
+    this.disconnectedAt = 0;
+    this.droppingLogged = false;
+    for (const entry of this.inflight.values()) {
+      if (entry.state === 'pubrel') writePubrel(entry.packetId);
+      else this.write(entry, true, now);
+    }
+    this.pump(now);
+  }
+
+  detach(now: number): void {
+    this.link = null;
+    this.disconnectedAt = now;
+  }
+
+  /** Drops every outgoing message and QoS 2 state: the session is being discarded. */
+  clearMessages(): void {
+    this.inflight.clear();
+    this.incomingQos2.clear();
+    this.queue = [];
+    this.queueHead = 0;
+    this.queuedBytes = 0;
+    this.packetIds.reset();
+  }
+
+  /** Sends queued messages while the connection and the in-flight window allow. */
+  pump(now: number): void {
+    const link = this.link;
+    if (link === null) return;
+    while (this.queueHead < this.queue.length && this.inflight.size < this.limits.inflight) {
+      const entry = this.queue[this.queueHead]!;
+      this.queue[this.queueHead++] = undefined as unknown as Outgoing;
+      this.queuedBytes -= entry.message.payload.length;
+      if (entry.message.isExpired(now)) continue; // [MQTT-3.3.2-5] expired while queued
+      this.sendNew(entry, now);
+    }
+    if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.queueHead);
+      this.queueHead = 0;
+    }
+  }
+
+  /** Outgoing messages in order (in flight, then queued), for the store and for tests. */
+  outgoing(): Outgoing[] {
+    return [...this.inflight.values(), ...this.queue.slice(this.queueHead)];
+  }
+
+  private sendNew(entry: Outgoing, now: number): void {
+    entry.packetId = this.packetIds.next(this.inflight);
+    entry.state = 'publish';
+    this.inflight.set(entry.packetId, entry);
+    this.write(entry, false, now);
+  }
+
+  private write(entry: Outgoing, dup: boolean, now: number): void {
+    const encoded = entry.message.encode(this.version, entry.qos, entry.retain, entry.subscriptionIds, now);
+    if (encoded.bytes.length > this.limits.maxPacketSize) {
+      this.release(entry); // [MQTT-3.1.2-25] discarded for this client, as if acknowledged
+      this.counters.dropped++;
+      return;
+    }
+    this.link!.writePublish(encoded, entry.packetId, dup);
+    this.counters.sent++;
+  }
+
+  private release(entry: Outgoing): void {
+    this.inflight.delete(entry.packetId);
+  }
+}
+

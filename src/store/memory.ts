@@ -1,0 +1,23 @@
+// The in-memory store: the broker's own state is the only copy, so nothing needs recording.
+// Used when persistence is off (the default for the library and for `persistence false`).
+
+import type { Store, StoredState } from './port.js';
+
+export class MemoryStore implements Store {
+  readonly durable = false;
+  load(): Promise<StoredState> {
+    return Promise.resolve({ sessions: [], retained: [], messages: [] });
+  }
+  retainedSet(): void {}
+  retainedDelete(): void {}
+  sessionSave(): void {}
+  sessionDelete(): void {}
+  messageAdd(): void {}
+  messageDelete(): void {}
+  sync(): undefined {
+    return undefined;
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,110 @@
+// A stream socket (TCP or TLS) as a ClientLink: bytes in through the incremental parser to the
+// channel, packets out through the batching outbox. This is the one place where socket errors
+// are caught; a bad peer only ever closes its own connection.
+
+import type { Socket } from 'node:net';
+import type { Broker } from '../broker/broker.js';
+import type { Channel } from '../broker/channel.js';
+import type { ClientLink } from '../broker/link.js';
+import { PacketParser } from '../protocol/parser.js';
+import type { Packet, ProtocolVersion } from '../protocol/packets.js';
+import { encodePacket, type EncodedPublish } from '../protocol/writer.js';
+import { Outbox, type ByteSink } from './outbox.js';
+
+export class SocketConnection implements ClientLink, ByteSink {
+  readonly remoteAddress: string;
+  readonly localPort: number;
+  private readonly parser: PacketParser;
+  private readonly outbox = new Outbox(this);
+  private readonly channel: Channel;
+  private closed = false;
+  private readonly onPacket = (packet: Packet): boolean => this.channel.handlePacket(packet);
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly broker: Broker,
+    readonly listener: string,
+  ) {
+    const address = socket.remoteAddress ?? 'unknown';
+    this.remoteAddress = address.includes(':') ? `[${address}]:${socket.remotePort}` : `${address}:${socket.remotePort}`;
+    this.localPort = socket.localPort ?? 0;
+    this.parser = new PacketParser({ maxPacketSize: broker.options.maxPacketSize });
+    this.channel = broker.accept(this);
+    broker.options.logger.log('notice', `New connection from ${this.remoteAddress} on port ${this.localPort}.`);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (error: Error) => {
+      if (broker.options.logger.enabled('debug')) broker.options.logger.log('debug', `Socket error on ${this.remoteAddress}: ${error.message}.`);
+      socket.destroy();
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      this.outbox.discard();
+      this.channel.handleClose();
+    });
+  }
+
+  get parserVersion(): ProtocolVersion {
+    return this.parser.protocolVersion;
+  }
+
+  get backlog(): number {
+    return this.socket.writableLength + this.outbox.pendingBytes;
+  }
+
+  writePacket(packet: Packet, version: ProtocolVersion): void {
+    if (this.closed) return;
+    this.outbox.push(encodePacket(packet, version));
+  }
+
+  writePublish(encoded: EncodedPublish, packetId: number, dup: boolean): void {
+    if (this.closed) return;
+    if (encoded.packetIdOffset < 0) {
+      this.outbox.push(encoded.bytes); // QoS 0: every subscriber shares the same bytes
+      return;
+    }
+    const bytes = Buffer.allocUnsafe(encoded.bytes.length);
+    encoded.bytes.copy(bytes);
+    bytes.writeUInt16BE(packetId, encoded.packetIdOffset);
+    if (dup) bytes[0]! |= 0x08;
+    this.outbox.push(bytes);
+  }
+
+  writeBatch(chunks: Buffer[], totalBytes: number): void {
+    if (this.closed) return;
+    this.broker.stats.bytesSent += totalBytes;
+    if (chunks.length === 1) {
+      this.socket.write(chunks[0]!);
+      return;
+    }
+    this.socket.cork();
+    for (const chunk of chunks) this.socket.write(chunk);
+    this.socket.uncork();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.outbox.flush();
+    this.closed = true;
+    this.socket.end();
+    // A peer that never reads would keep a half-closed socket forever: give it a moment, then cut.
+    setTimeout(() => this.socket.destroy(), 2000).unref();
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    if (!this.closed) this.socket.resume();
+  }
+
+  setMaxIncomingPacketSize(bytes: number): void {
+    this.parser.maxPacketSize = bytes;
+  }
+
+  private onData(chunk: Buffer): void {
+    this.broker.stats.bytesReceived += chunk.length;
+    const error = this.parser.push(chunk, this.onPacket);
+    if (error !== undefined) this.channel.handleProtocolError(error);
+  }
+}
