@@ -14,6 +14,12 @@ export interface ClientLink {
   readonly localPort: number;
   /** Protocol version the parser is reading (known from the CONNECT's level byte even if the CONNECT failed). */
   readonly parserVersion: ProtocolVersion;
+  /**
+   * Set only on a TLS listener with use_identity_as_username / use_subject_as_username: the
+   * certificate's CN (or subject), used as the username instead of the CONNECT's; null when the
+   * client sent no certificate (it is then refused as not authorised, as Mosquitto does).
+   */
+  readonly certificateIdentity?: string | null | undefined;
   /** Bytes written but not yet accepted by the socket: a slow consumer's backlog. */
   readonly backlog: number;
   writePacket(packet: Packet, version: ProtocolVersion): void;

@@ -1,15 +1,19 @@
-// `culex broker`: runs the broker. With no listener given it behaves like Mosquitto 2 with no
-// configuration: local-only mode on 127.0.0.1:1883 and [::1]:1883, anonymous clients allowed.
+// `culex broker`: runs the broker, configured by a mosquitto.conf (-c) or by -p/--host. With no
+// listener configured it behaves like Mosquitto 2: local-only mode on 127.0.0.1:1883 and
+// [::1]:1883, anonymous clients allowed.
 
-import { createBroker, type Culex } from '../index.js';
-import { StreamLogger, allLogTypes, defaultLogTypes } from '../observability/log.js';
 import type { Logger } from '../broker/logger.js';
+import { assemble, configuredLogger, type AssembledBroker } from '../config/assemble.js';
+import { defaultConfig, readMosquittoConf, ConfigError } from '../config/mosquitto-conf.js';
 import { version } from './version.js';
 
-const usageText = `Usage: culex broker [-p port] [--host address] [-v]
+const usageText = `Usage: culex broker [-c config_file] [--test-config] [-p port] [--host address] [-v]
 
+ -c, --config-file  read this mosquitto.conf (see docs/CONFIG.md)
+ --test-config      check the configuration file, print "Configuration file is OK." or the error, exit
  -p, --port     listen on this port (may be given up to 10 times); without --host,
-                on the loopback interfaces only, as mosquitto -p does
+                on the loopback interfaces only, as mosquitto -p does; ignored when the
+                configuration file defines listeners
  --host         bind address for the -p ports (e.g. 0.0.0.0 for every interface)
  -v, --verbose  log every message type (subscribe, unsubscribe, debug)
  -h, --help     this text
@@ -20,10 +24,12 @@ interface BrokerArgs {
   ports: number[];
   host: string | undefined;
   verbose: boolean;
+  configFile: string | undefined;
+  testConfig: boolean;
 }
 
 function parseArgs(argv: string[]): BrokerArgs | string {
-  const args: BrokerArgs = { ports: [], host: undefined, verbose: false };
+  const args: BrokerArgs = { ports: [], host: undefined, verbose: false, configFile: undefined, testConfig: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = (): string | undefined => argv[++i];
@@ -49,8 +55,15 @@ function parseArgs(argv: string[]): BrokerArgs | string {
         args.verbose = true;
         break;
       case '-c':
-      case '--config-file':
-        return 'Error: configuration files are not supported by this version of culex broker yet; use -p and --host.';
+      case '--config-file': {
+        const file = value();
+        if (file === undefined || file === '') return 'Error: -c argument given, but no config file specified.';
+        args.configFile = file;
+        break;
+      }
+      case '--test-config':
+        args.testConfig = true;
+        break;
       default:
         return `Error: Unknown option '${flag}'.`;
     }
@@ -72,51 +85,49 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`${args}\n\n${usageText}`);
     return 3; // Mosquitto exits 3 (MOSQ_ERR_INVAL) on bad arguments
   }
-  const logger = new StreamLogger({ types: args.verbose ? allLogTypes : defaultLogTypes, stream: process.stderr, timestamp: true });
+  if (args.testConfig && args.configFile === undefined) {
+    process.stderr.write('Error: --test-config needs a configuration file (-c).\n');
+    return 3;
+  }
+  const config = args.configFile === undefined ? defaultConfig() : readMosquittoConf(args.configFile);
+  if (config instanceof ConfigError) {
+    process.stderr.write(`${config.lines().join('\n')}\n`);
+    return 3; // as Mosquitto: MOSQ_ERR_INVAL
+  }
+  if (args.testConfig) {
+    process.stdout.write('Configuration file is OK.\n');
+    return 0;
+  }
+  const logger = configuredLogger(config, args.verbose);
   logger.log('notice', `culex version ${version()} starting`);
-  const culex = createBroker({ logger });
+  if (args.configFile !== undefined) logger.log('notice', `Config loaded from ${args.configFile}.`);
+  let running: AssembledBroker;
   try {
-    await openListeners(culex, args, logger);
+    running = await assemble(config, { verbose: args.verbose, ports: args.ports, host: args.host, logger });
   } catch (error) {
     logger.log('error', `Error: ${error instanceof Error ? error.message : String(error)}`);
-    await culex.close();
     return 1;
   }
   logger.log('notice', `culex version ${version()} running`);
-  return waitForSignal(culex, logger);
+  return waitForSignal(running, logger);
 }
 
-async function openListeners(culex: Culex, args: BrokerArgs, logger: Logger): Promise<void> {
-  const ports = args.ports.length > 0 ? args.ports : [1883];
-  if (args.host !== undefined) {
-    for (const port of ports) {
-      await culex.listen({ port, host: args.host });
-      logger.log('notice', `Opening listen socket on ${args.host} port ${port}.`);
-    }
-    return;
-  }
-  logger.log('notice', 'Starting in local only mode. Connections will only be possible from clients running on this machine.');
-  logger.log('notice', 'Use --host (or, later, a configuration file with a listener) to allow remote access.');
-  for (const port of ports) {
-    await culex.listen({ port, host: '127.0.0.1' });
-    logger.log('notice', `Opening ipv4 listen socket on port ${port}.`);
-    try {
-      await culex.listen({ port, host: '::1' });
-      logger.log('notice', `Opening ipv6 listen socket on port ${port}.`);
-    } catch (error) {
-      logger.log('warning', `Warning: no ipv6 listen socket on port ${port}: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  }
-}
-
-/** Runs until SIGINT or SIGTERM, then stops gracefully (v5 clients get DISCONNECT 0x8B). */
-function waitForSignal(culex: Culex, logger: Logger): Promise<number> {
+/**
+ * Runs until SIGINT or SIGTERM, then stops gracefully (v5 clients get DISCONNECT 0x8B). SIGHUP
+ * re-reads certificates, password and ACL files without dropping connections.
+ */
+function waitForSignal(running: AssembledBroker, logger: Logger): Promise<number> {
   return new Promise((resolve) => {
+    const onHup = (): void => {
+      logger.log('notice', 'Reloading config (SIGHUP).');
+      running.reload().catch((error: unknown) => logger.log('error', `Error: reload failed: ${error instanceof Error ? error.message : String(error)}`));
+    };
     const stop = (signal: string): void => {
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
+      process.off('SIGHUP', onHup);
       logger.log('notice', `culex version ${version()} terminating (${signal})`);
-      culex.close().then(
+      running.close().then(
         () => resolve(0),
         () => resolve(1),
       );
@@ -125,5 +136,6 @@ function waitForSignal(culex: Culex, logger: Logger): Promise<number> {
     const onTerm = (): void => stop('SIGTERM');
     process.on('SIGINT', onInt);
     process.on('SIGTERM', onTerm);
+    process.on('SIGHUP', onHup);
   });
 }

@@ -1,8 +1,8 @@
-// A stream socket (TCP or TLS) as a ClientLink: bytes in through the incremental parser to the
-// channel, packets out through the batching outbox. This is the one place where socket errors
-// are caught; a bad peer only ever closes its own connection.
+// A byte stream (a TCP or TLS socket, or a WebSocket wrapped as a stream) as a ClientLink: bytes in
+// through the incremental parser to the channel, packets out through the batching outbox. This is
+// the one place where socket errors are caught; a bad peer only ever closes its own connection.
 
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Broker } from '../broker/broker.js';
 import type { Channel } from '../broker/channel.js';
 import type { ClientLink } from '../broker/link.js';
@@ -11,9 +11,24 @@ import type { Packet, ProtocolVersion } from '../protocol/packets.js';
 import { encodePacket, type EncodedPublish } from '../protocol/writer.js';
 import { Outbox, type ByteSink } from './outbox.js';
 
+/** Who is on the other end; a net.Socket has these fields itself, a WebSocket stream takes them from its HTTP request. */
+export interface PeerAddress {
+  readonly remoteAddress?: string | undefined;
+  readonly remotePort?: number | undefined;
+  readonly localPort?: number | undefined;
+}
+
+export interface ConnectionOptions {
+  /** Where the peer is, when the stream itself does not say (WebSocket). */
+  readonly peer?: PeerAddress;
+  /** See ClientLink.certificateIdentity. */
+  readonly certificateIdentity?: string | null;
+}
+
 export class SocketConnection implements ClientLink, ByteSink {
   readonly remoteAddress: string;
   readonly localPort: number;
+  readonly certificateIdentity: string | null | undefined;
   private readonly parser: PacketParser;
   private readonly outbox = new Outbox(this);
   private readonly channel: Channel;
@@ -21,13 +36,16 @@ export class SocketConnection implements ClientLink, ByteSink {
   private readonly onPacket = (packet: Packet): boolean => this.channel.handlePacket(packet);
 
   constructor(
-    private readonly socket: Socket,
+    private readonly socket: Duplex,
     private readonly broker: Broker,
     readonly listener: string,
+    options: ConnectionOptions = {},
   ) {
-    const address = socket.remoteAddress ?? 'unknown';
-    this.remoteAddress = address.includes(':') ? `[${address}]:${socket.remotePort}` : `${address}:${socket.remotePort}`;
-    this.localPort = socket.localPort ?? 0;
+    const peer = options.peer ?? (socket as PeerAddress);
+    const address = peer.remoteAddress ?? 'unknown';
+    this.remoteAddress = address.includes(':') ? `[${address}]:${peer.remotePort}` : `${address}:${peer.remotePort}`;
+    this.localPort = peer.localPort ?? 0;
+    this.certificateIdentity = options.certificateIdentity;
     this.parser = new PacketParser({ maxPacketSize: broker.options.maxPacketSize });
     this.channel = broker.accept(this);
     broker.options.logger.log('notice', `New connection from ${this.remoteAddress} on port ${this.localPort}.`);

@@ -44,6 +44,13 @@ export function handleConnect(channel: Channel, packet: ConnectPacket): void | P
     if (will.retain && !options.retainAvailable) return refuseConnect(channel, ReasonCode.RetainNotSupported, 'retained will not available'); // [MQTT-3.2.2-13]
   }
 
+  // use_identity_as_username: the certificate names the client and the password file is not consulted
+  const certificateIdentity = channel.link.certificateIdentity;
+  if (certificateIdentity === null) return refuseConnect(channel, ReasonCode.NotAuthorized, 'no client certificate');
+  if (certificateIdentity !== undefined) {
+    return acceptConnect(channel, packet, clientId, certificateIdentity, keepalive, { assignedClientId, serverKeepAlive });
+  }
+
   const result = options.authenticator.authenticate({
     clientId,
     username: packet.username,

@@ -1,0 +1,201 @@
+// Turns a checked configuration into a running broker: broker options, the auth ports and the
+// listeners. The one place that imports concrete adapters (password file, ACL file, TCP, TLS,
+// WebSocket, log files); everything else sees only the ports.
+
+import { createWriteStream, unlinkSync, writeFileSync } from 'node:fs';
+import { createBroker, type Culex } from '../index.js';
+import type { Authenticator, Authorizer } from '../auth/port.js';
+import { allowAll } from '../auth/port.js';
+import { refuseAnonymous } from '../auth/anonymous.js';
+import { PasswordFile } from '../auth/password-file.js';
+import { AclFile } from '../auth/acl-file.js';
+import type { Logger, LogType } from '../broker/logger.js';
+import { StreamLogger, allLogTypes, defaultLogTypes } from '../observability/log.js';
+import { listenTcp, type Listener } from '../transport/tcp.js';
+import { listenTls, type SecureListener, type TlsSettings } from '../transport/tls.js';
+import { listenWebSocket } from '../transport/websocket.js';
+import type { CulexConfig, ListenerConfig, LogDestination } from './config.js';
+
+export interface AssembleOverrides {
+  /** -v: every log type. */
+  readonly verbose?: boolean;
+  /** -p ports; used only when the configuration defines no listener (as mosquitto -p). */
+  readonly ports?: readonly number[];
+  /** --host for the -p ports (Culex's addition); without it -p binds loopback only. */
+  readonly host?: string | undefined;
+  /** A logger to use instead of the configured destinations (tests). */
+  readonly logger?: Logger;
+}
+
+export interface AssembledBroker {
+  readonly culex: Culex;
+  readonly listeners: readonly Listener[];
+  readonly logger: Logger;
+  /** SIGHUP: certificates, password file and ACL file are read again; connections stay. */
+  reload(): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface Reloadable {
+  reload(): Promise<void>;
+}
+
+const connectionMessage = /^(New connection from |New client connected from |Client \S+ disconnected)/;
+
+/** Mosquitto's connection_messages false: the per-connection lines are left out of the log. */
+class WithoutConnectionMessages implements Logger {
+  constructor(private readonly inner: Logger) {}
+  enabled(type: LogType): boolean {
+    return this.inner.enabled(type);
+  }
+  log(type: LogType, message: string): void {
+    if (!connectionMessage.test(message)) this.inner.log(type, message);
+  }
+}
+
+/** Every line to every destination (log_dest may repeat). */
+class FanOutLogger implements Logger {
+  constructor(private readonly loggers: readonly Logger[]) {}
+  enabled(type: LogType): boolean {
+    return this.loggers.some((logger) => logger.enabled(type));
+  }
+  log(type: LogType, message: string): void {
+    for (const logger of this.loggers) logger.log(type, message);
+  }
+}
+
+export function configuredLogger(config: CulexConfig, verbose = false): Logger {
+  const types = verbose ? allLogTypes : (config.log.types ?? defaultLogTypes);
+  const stream = (destination: LogDestination): NodeJS.WritableStream | undefined => {
+    switch (destination.kind) {
+      case 'stdout':
+        return process.stdout;
+      case 'stderr':
+        return process.stderr;
+      case 'file':
+        return createWriteStream(destination.path, { flags: 'a' });
+      case 'none':
+        return undefined;
+    }
+  };
+  const loggers = config.log.destinations.flatMap((destination) => {
+    const out = stream(destination);
+    return out === undefined ? [] : [new StreamLogger({ types, stream: out, timestamp: config.log.timestamp })];
+  });
+  const logger: Logger = loggers.length === 1 ? loggers[0]! : new FanOutLogger(loggers);
+  return config.log.connectionMessages ? logger : new WithoutConnectionMessages(logger);
+}
+
+function tlsSettings(listener: ListenerConfig): TlsSettings | undefined {
+  if (listener.certfile === undefined || listener.keyfile === undefined) return undefined;
+  const minVersion = { 'tlsv1.3': 'TLSv1.3', 'tlsv1.2': 'TLSv1.2', 'tlsv1.1': 'TLSv1.1' } as const;
+  return {
+    certfile: listener.certfile,
+    keyfile: listener.keyfile,
+    cafile: listener.cafile,
+    capath: listener.capath,
+    requireCertificate: listener.requireCertificate,
+    // use_identity_as_username takes priority over use_subject_as_username, as in Mosquitto
+    identityAsUsername: listener.useIdentityAsUsername ? 'cn' : listener.useSubjectAsUsername ? 'subject' : undefined,
+    minVersion: listener.tlsVersion === undefined ? 'TLSv1.2' : minVersion[listener.tlsVersion],
+    ciphers: listener.ciphers,
+  };
+}
+
+function bindAddress(listener: ListenerConfig): string | undefined {
+  if (listener.address !== undefined) return listener.address;
+  if (listener.socketDomain === 'ipv4') return '0.0.0.0';
+  if (listener.socketDomain === 'ipv6') return '::';
+  return undefined; // Node binds [::] dual-stack: every IPv4 and IPv6 interface
+}
+
+async function openListener(culex: Culex, listener: ListenerConfig, logger: Logger): Promise<Listener> {
+  const host = bindAddress(listener);
+  const tls = tlsSettings(listener);
+  const base = { port: listener.port, host, maxConnections: listener.maxConnections };
+  let opened: Listener;
+  if (listener.protocol === 'websockets') opened = await listenWebSocket(culex.broker, { ...base, tls });
+  else if (tls !== undefined) opened = await listenTls(culex.broker, base, tls);
+  else opened = await listenTcp(culex.broker, base);
+  logger.log('notice', `Opening ${listener.protocol === 'websockets' ? 'websockets' : 'ipv4/ipv6'} listen socket on ${host ?? 'every interface'} port ${opened.port}${tls ? ' (TLS)' : ''}.`);
+  return opened;
+}
+
+/** Builds the broker a configuration describes and opens its listeners; throws on a start-up failure. */
+export async function assemble(config: CulexConfig, overrides: AssembleOverrides = {}): Promise<AssembledBroker> {
+  const logger = overrides.logger ?? configuredLogger(config, overrides.verbose);
+  for (const notice of config.notices) logger.log('notice', notice);
+
+  const passwordFile = config.passwordFile === undefined ? undefined : await PasswordFile.load(config.passwordFile, { allowAnonymous: config.allowAnonymous, logger });
+  const aclFile = config.aclFile === undefined ? undefined : await AclFile.load(config.aclFile, { logger });
+  const authenticator: Authenticator = passwordFile ?? (config.allowAnonymous ? allowAll : refuseAnonymous);
+  const authorizer: Authorizer = aclFile ?? allowAll;
+
+  const culex = createBroker({ ...config.limits, authenticator, authorizer, logger });
+  const listeners: Listener[] = [];
+  const closeAll = async (): Promise<void> => {
+    const closing = listeners.map((listener) => listener.close());
+    await culex.close();
+    await Promise.all(closing);
+  };
+  try {
+    if (config.localOnly) await openDefaultListeners(culex, overrides, listeners, logger);
+    else {
+      if (overrides.ports !== undefined && overrides.ports.length > 0) logger.log('warning', 'Warning: -p is ignored because the configuration file defines listeners.');
+      for (const listener of config.listeners) listeners.push(await openListener(culex, listener, logger));
+    }
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+
+  if (config.pidFile !== undefined) writeFileSync(config.pidFile, `${process.pid}\n`);
+  const reloadables: Reloadable[] = [];
+  if (passwordFile !== undefined) reloadables.push(passwordFile);
+  if (aclFile !== undefined) reloadables.push(aclFile);
+  return {
+    culex,
+    listeners,
+    logger,
+    async reload() {
+      for (const listener of listeners) {
+        if ('reloadCertificates' in listener) (listener as SecureListener).reloadCertificates();
+      }
+      for (const reloadable of reloadables) await reloadable.reload();
+    },
+    async close() {
+      await closeAll();
+      if (config.pidFile !== undefined) {
+        try {
+          unlinkSync(config.pidFile);
+        } catch {
+          // already gone
+        }
+      }
+    },
+  };
+}
+
+/** No listener configured: Mosquitto 2's local-only mode (or the -p/--host ports). */
+async function openDefaultListeners(culex: Culex, overrides: AssembleOverrides, listeners: Listener[], logger: Logger): Promise<void> {
+  const ports = overrides.ports !== undefined && overrides.ports.length > 0 ? overrides.ports : [1883];
+  if (overrides.host !== undefined) {
+    for (const port of ports) {
+      listeners.push(await listenTcp(culex.broker, { port, host: overrides.host }));
+      logger.log('notice', `Opening listen socket on ${overrides.host} port ${port}.`);
+    }
+    return;
+  }
+  logger.log('notice', 'Starting in local only mode. Connections will only be possible from clients running on this machine.');
+  logger.log('notice', 'Create a configuration file which defines a listener to allow remote access.');
+  for (const port of ports) {
+    listeners.push(await listenTcp(culex.broker, { port, host: '127.0.0.1' }));
+    logger.log('notice', `Opening ipv4 listen socket on port ${port}.`);
+    try {
+      listeners.push(await listenTcp(culex.broker, { port, host: '::1' }));
+      logger.log('notice', `Opening ipv6 listen socket on port ${port}.`);
+    } catch (error) {
+      logger.log('warning', `Warning: no ipv6 listen socket on port ${port}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+}

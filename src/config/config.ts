@@ -1,0 +1,87 @@
+// The typed result of reading a mosquitto.conf: global settings and the listeners, each value
+// already checked. assemble.ts turns it into broker options and open sockets.
+
+import type { LogType } from '../broker/logger.js';
+
+/** Where a setting came from, for error messages ("Error found at FILE:LINE."). */
+export interface SourceLocation {
+  readonly file: string;
+  readonly line: number;
+}
+
+export type TlsVersion = 'tlsv1.3' | 'tlsv1.2' | 'tlsv1.1';
+
+export interface ListenerConfig {
+  port: number;
+  /** Bind address; undefined = every interface (IPv4 and IPv6). */
+  address: string | undefined;
+  protocol: 'mqtt' | 'websockets';
+  /** Restricts an address-less listener to one IP family. */
+  socketDomain: 'ipv4' | 'ipv6' | undefined;
+  /** Both set = TLS (mqtts, or wss for websockets). */
+  certfile: string | undefined;
+  keyfile: string | undefined;
+  /** CA for client certificates. */
+  cafile: string | undefined;
+  capath: string | undefined;
+  requireCertificate: boolean;
+  useIdentityAsUsername: boolean;
+  useSubjectAsUsername: boolean;
+  /** The lowest TLS version accepted. */
+  tlsVersion: TlsVersion | undefined;
+  ciphers: string | undefined;
+  /** -1 = unlimited. */
+  maxConnections: number;
+  readonly source: SourceLocation;
+}
+
+export type LogDestination = { readonly kind: 'stdout' } | { readonly kind: 'stderr' } | { readonly kind: 'file'; readonly path: string } | { readonly kind: 'none' };
+
+/** The broker limits a config file can set; unset ones keep brokerDefaults. */
+export interface ConfiguredLimits {
+  maxInflightMessages?: number;
+  maxQueuedMessages?: number;
+  maxQueuedBytes?: number;
+  maxKeepalive?: number;
+  maxPacketSize?: number;
+  messageSizeLimit?: number;
+  maxQos?: 0 | 1 | 2;
+  maxTopicAlias?: number;
+  retainAvailable?: boolean;
+  allowZeroLengthClientId?: boolean;
+  autoIdPrefix?: string;
+  persistentClientExpiration?: number;
+}
+
+export interface CulexConfig {
+  /** The main file, as given. */
+  readonly file: string;
+  readonly listeners: ListenerConfig[];
+  /** No listener configured: Mosquitto 2's local-only mode on 127.0.0.1 and ::1 port 1883. */
+  readonly localOnly: boolean;
+  /** Mosquitto 2: false as soon as a listener is configured, true in local-only mode. */
+  readonly allowAnonymous: boolean;
+  readonly passwordFile: string | undefined;
+  readonly aclFile: string | undefined;
+  readonly perListenerSettings: boolean;
+  readonly limits: ConfiguredLimits;
+  readonly log: {
+    readonly destinations: readonly LogDestination[];
+    /** undefined = Mosquitto's default (error, warning, notice, information). */
+    readonly types: readonly LogType[] | undefined;
+    readonly timestamp: boolean;
+    readonly connectionMessages: boolean;
+  };
+  readonly pidFile: string | undefined;
+  /** Seconds between $SYS updates; 0 = off. Stored; $SYS is another issue. */
+  readonly sysInterval: number;
+  /** Stored for the persistence issue. */
+  readonly persistence: boolean;
+  readonly persistenceLocation: string | undefined;
+  readonly persistenceFile: string | undefined;
+  readonly autosaveInterval: number;
+  readonly setTcpNodelay: boolean;
+  readonly user: string | undefined;
+  /** Notices to log at start-up (e.g. about `user`). */
+  readonly notices: readonly string[];
+}

@@ -1,0 +1,490 @@
+// Reads a mosquitto.conf with Mosquitto 2.0's own grammar (src/conf.c, config__read_file_core):
+// the option name ends at the first space, `#` starts a comment only as a line's first character,
+// booleans are true/false/1/0, string options may not repeat, include_dir only from the main file.
+// Every error names the file and line in Mosquitto's two-line shape. Options Mosquitto has but
+// Culex does not are refused by name, never silently ignored (see docs/CONFIG.md).
+
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import type { LogType } from '../broker/logger.js';
+import type { ConfiguredLimits, CulexConfig, ListenerConfig, LogDestination, SourceLocation } from './config.js';
+import { mosquittoOnlyOptions } from './unsupported-options.js';
+
+/** A configuration problem, printed as `Error: <message>` then `Error found at <file>:<line>.` */
+export class ConfigError {
+  constructor(
+    readonly message: string,
+    readonly location?: SourceLocation,
+  ) {}
+
+  /** The lines Mosquitto prints for the same problem. */
+  lines(): string[] {
+    const first = `Error: ${this.message}`;
+    return this.location === undefined ? [first] : [first, `Error found at ${this.location.file}:${this.location.line}.`];
+  }
+
+  toString(): string {
+    return this.lines().join('\n');
+  }
+}
+
+/** Thrown inside the reader only; readMosquittoConf returns it as a value. */
+class Refusal extends Error {}
+
+const logTypeNames: Readonly<Record<string, readonly LogType[]>> = {
+  debug: ['debug'],
+  error: ['error'],
+  warning: ['warning'],
+  notice: ['notice'],
+  information: ['information'],
+  subscribe: ['subscribe'],
+  unsubscribe: ['unsubscribe'],
+  websockets: [], // accepted; Culex has no separate websockets log type
+  all: ['error', 'warning', 'notice', 'information', 'debug', 'subscribe', 'unsubscribe'],
+  none: [],
+};
+
+/** Seconds per unit of persistent_client_expiration. */
+const expiryUnits: Readonly<Record<string, number>> = { h: 3600, d: 86_400, w: 604_800, m: 2_592_000, y: 31_536_000 };
+
+/** Mosquitto's include_dir order: alphabetical ignoring case, upper case before lower case on a tie. */
+export function includeOrder(a: string, b: string): number {
+  const la = a.toLowerCase();
+  const lb = b.toLowerCase();
+  if (la !== lb) return la < lb ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+class Line {
+  private rest: string;
+  constructor(
+    readonly option: string,
+    rest: string,
+    readonly location: SourceLocation,
+  ) {
+    this.rest = rest;
+  }
+
+  fail(message: string): never {
+    throw new Refusal(message);
+  }
+
+  /** The rest of the line, blanks trimmed: string options may contain spaces. */
+  string(): string {
+    const value = this.rest.replace(/^[ \t]+|[ \t]+$/g, '');
+    if (value === '') this.fail(`Empty ${this.option} value in configuration.`);
+    return value;
+  }
+
+  /** The next space-separated token, or undefined. */
+  token(): string | undefined {
+    const match = /^ *([^ ]+)(.*)$/s.exec(this.rest);
+    if (match === null) return undefined;
+    this.rest = match[2]!;
+    return match[1]!;
+  }
+
+  requiredToken(): string {
+    return this.token() ?? this.fail(`Empty ${this.option} value in configuration.`);
+  }
+
+  bool(): boolean {
+    const token = this.requiredToken();
+    if (token === 'true' || token === '1') return true;
+    if (token === 'false' || token === '0') return false;
+    return this.fail(`Invalid ${this.option} value (${token}).`);
+  }
+
+  int(min: number, max: number): number {
+    const token = this.requiredToken();
+    const value = /^-?\d+$/.test(token) ? Number(token) : Number.NaN;
+    if (!Number.isSafeInteger(value) || value < min || value > max) this.fail(`Invalid ${this.option} value (${token}); must be an integer from ${min} to ${max}.`);
+    return value;
+  }
+}
+
+type MutableListener = ListenerConfig;
+
+function newListener(port: number, address: string | undefined, source: SourceLocation): MutableListener {
+  return {
+    port,
+    address,
+    protocol: 'mqtt',
+    socketDomain: undefined,
+    certfile: undefined,
+    keyfile: undefined,
+    cafile: undefined,
+    capath: undefined,
+    requireCertificate: false,
+    useIdentityAsUsername: false,
+    useSubjectAsUsername: false,
+    tlsVersion: undefined,
+    ciphers: undefined,
+    maxConnections: -1,
+    source,
+  };
+}
+
+/** Reader state: what the lines have set so far. */
+class Reader {
+  readonly listeners: MutableListener[] = [];
+  defaultListener: MutableListener | undefined;
+  current: MutableListener | undefined;
+  allowAnonymous: boolean | undefined;
+  passwordFile: string | undefined;
+  aclFile: string | undefined;
+  perListenerSettings = false;
+  readonly limits: ConfiguredLimits = {};
+  destinations: LogDestination[] | undefined;
+  logTypes: Set<LogType> | undefined;
+  logTimestamp = true;
+  connectionMessages = true;
+  pidFile: string | undefined;
+  sysInterval = 10;
+  persistence = false;
+  persistenceLocation: string | undefined;
+  persistenceFile: string | undefined;
+  autosaveInterval = 1800;
+  setTcpNodelay = false;
+  user: string | undefined;
+  readonly notices: string[] = [];
+  /** String options already given, per scope, for the "Duplicate" rule. */
+  private readonly seen = new Set<string>();
+
+  constructor(readonly mainFile: string) {}
+
+  /** The listener that listener options attach to: the latest `listener`, else the legacy default one. */
+  listener(line: Line): MutableListener {
+    if (this.current !== undefined) return this.current;
+    this.defaultListener ??= newListener(1883, undefined, line.location);
+    return this.defaultListener;
+  }
+
+  /** A string option that may be given once (per listener for listener options). */
+  once(line: Line, scope: object | undefined = undefined): string {
+    const key = `${scope === undefined ? 'global' : this.listeners.indexOf(scope as MutableListener)}:${line.option}`;
+    if (this.seen.has(key)) line.fail(`Duplicate ${line.option} value in configuration.`);
+    const value = line.string();
+    this.seen.add(key);
+    return value;
+  }
+
+  apply(line: Line, fromMainFile: boolean): void {
+    const option = line.option;
+    switch (option) {
+      case 'include_dir':
+        if (!fromMainFile) line.fail('include_dir is only allowed in the main configuration file.');
+        this.includeDir(line);
+        return;
+      case 'listener': {
+        const port = line.int(0, 65535);
+        const address = line.token();
+        if (port === 0) line.fail(address === undefined ? 'Invalid listener port (0).' : 'Unix socket listeners (listener 0 PATH) are not supported by Culex.');
+        this.current = newListener(port, address, line.location);
+        this.listeners.push(this.current);
+        return;
+      }
+      case 'port': {
+        const target = this.defaultListener ?? (this.defaultListener = newListener(1883, undefined, line.location));
+        target.port = line.int(1, 65535);
+        return;
+      }
+      case 'bind_address': {
+        const target = this.defaultListener ?? (this.defaultListener = newListener(1883, undefined, line.location));
+        if (target.address !== undefined) line.fail('Duplicate bind_address value in configuration.');
+        target.address = line.string();
+        return;
+      }
+      case 'protocol': {
+        const value = line.requiredToken();
+        if (value !== 'mqtt' && value !== 'websockets') line.fail(`Invalid protocol value (${value}).`);
+        this.listener(line).protocol = value;
+        return;
+      }
+      case 'socket_domain': {
+        const value = line.requiredToken();
+        if (value !== 'ipv4' && value !== 'ipv6') line.fail(`Invalid socket_domain value (${value}).`);
+        this.listener(line).socketDomain = value;
+        return;
+      }
+      case 'certfile':
+      case 'keyfile':
+      case 'cafile':
+      case 'capath':
+      case 'ciphers': {
+        const target = this.listener(line);
+        target[option] = this.once(line, target);
+        return;
+      }
+      case 'require_certificate':
+        this.listener(line).requireCertificate = line.bool();
+        return;
+      case 'use_identity_as_username':
+        this.listener(line).useIdentityAsUsername = line.bool();
+        return;
+      case 'use_subject_as_username':
+        this.listener(line).useSubjectAsUsername = line.bool();
+        return;
+      case 'tls_version': {
+        const value = line.requiredToken();
+        if (value !== 'tlsv1.3' && value !== 'tlsv1.2' && value !== 'tlsv1.1') line.fail(`Invalid tls_version value (${value}).`);
+        this.listener(line).tlsVersion = value;
+        return;
+      }
+      case 'max_connections':
+        this.listener(line).maxConnections = line.int(-1, 2 ** 31 - 1);
+        return;
+      case 'http_dir':
+        line.fail('http_dir (serving files over HTTP) is not supported by Culex.');
+        return;
+      case 'mount_point':
+        line.fail('mount_point is not supported by Culex.');
+        return;
+      case 'allow_anonymous':
+        this.allowAnonymous = line.bool();
+        return;
+      case 'password_file':
+        this.passwordFile = this.once(line);
+        return;
+      case 'acl_file':
+        this.aclFile = this.once(line);
+        return;
+      case 'per_listener_settings':
+        this.perListenerSettings = line.bool();
+        if (this.perListenerSettings) line.fail('per_listener_settings true is not supported by Culex yet; security settings are global.');
+        return;
+      case 'max_inflight_messages':
+        this.limits.maxInflightMessages = line.int(0, 65535);
+        return;
+      case 'max_queued_messages':
+        this.limits.maxQueuedMessages = line.int(0, 2 ** 31 - 1);
+        return;
+      case 'max_queued_bytes':
+        this.limits.maxQueuedBytes = line.int(0, Number.MAX_SAFE_INTEGER);
+        return;
+      case 'max_keepalive':
+        this.limits.maxKeepalive = line.int(0, 65535);
+        return;
+      case 'max_packet_size': {
+        const value = line.int(0, 268_435_460);
+        if (value > 0 && value < 20) line.fail(`Invalid max_packet_size value (${value}); it must be at least 20.`);
+        if (value > 0) this.limits.maxPacketSize = value;
+        return;
+      }
+      case 'message_size_limit':
+        this.limits.messageSizeLimit = line.int(0, 268_435_455);
+        return;
+      case 'max_qos':
+        this.limits.maxQos = line.int(0, 2) as 0 | 1 | 2;
+        return;
+      case 'max_topic_alias':
+        this.limits.maxTopicAlias = line.int(0, 65535);
+        return;
+      case 'retain_available':
+        this.limits.retainAvailable = line.bool();
+        return;
+      case 'allow_zero_length_clientid':
+        this.limits.allowZeroLengthClientId = line.bool();
+        return;
+      case 'auto_id_prefix':
+        this.limits.autoIdPrefix = this.once(line);
+        return;
+      case 'persistent_client_expiration':
+        this.limits.persistentClientExpiration = this.expiration(line);
+        return;
+      case 'log_dest':
+        this.logDest(line);
+        return;
+      case 'log_type': {
+        const value = line.requiredToken();
+        const types = logTypeNames[value] ?? line.fail(`Invalid log_type value (${value}).`);
+        this.logTypes ??= new Set();
+        if (value === 'none') this.logTypes.clear();
+        for (const type of types) this.logTypes.add(type);
+        return;
+      }
+      case 'log_timestamp':
+        this.logTimestamp = line.bool();
+        return;
+      case 'connection_messages':
+        this.connectionMessages = line.bool();
+        return;
+      case 'pid_file':
+        this.pidFile = this.once(line);
+        return;
+      case 'sys_interval':
+        this.sysInterval = line.int(0, 65535);
+        return;
+      case 'persistence':
+        this.persistence = line.bool();
+        return;
+      case 'persistence_location':
+        this.persistenceLocation = this.once(line);
+        return;
+      case 'persistence_file':
+        this.persistenceFile = this.once(line);
+        return;
+      case 'autosave_interval':
+        this.autosaveInterval = line.int(0, 2 ** 31 - 1);
+        return;
+      case 'set_tcp_nodelay':
+        this.setTcpNodelay = line.bool();
+        return;
+      case 'user':
+        this.user = this.once(line);
+        this.notices.push(`Culex does not drop privileges itself (user ${this.user} ignored); start it as the user it should run as.`);
+        return;
+    }
+    if (mosquittoOnlyOptions.has(option) || option.startsWith('plugin_opt_') || option.startsWith('auth_opt_')) {
+      line.fail(`The option "${option}" is not supported by Culex.`);
+    }
+    line.fail(`Unknown configuration variable "${option}".`);
+  }
+
+  private expiration(line: Line): number {
+    const token = line.requiredToken();
+    const match = /^(\d+)([hdwmy]?)$/.exec(token);
+    if (match === null) return line.fail(`Invalid persistent_client_expiration value (${token}).`);
+    const seconds = Number(match[1]) * (match[2] === '' ? 1 : expiryUnits[match[2]!]!);
+    if (!Number.isSafeInteger(seconds) || seconds <= 0) return line.fail(`Invalid persistent_client_expiration value (${token}).`);
+    return seconds;
+  }
+
+  private logDest(line: Line): void {
+    const kind = line.requiredToken();
+    let destination: LogDestination;
+    if (kind === 'stdout' || kind === 'stderr' || kind === 'none') destination = { kind };
+    else if (kind === 'file') {
+      const path = line.string();
+      destination = { kind, path };
+    } else if (kind === 'syslog' || kind === 'topic' || kind === 'dlt') {
+      return line.fail(`log_dest ${kind} is not supported by Culex.`);
+    } else {
+      return line.fail(`Invalid log_dest value (${kind}).`);
+    }
+    // As Mosquitto: the first log_dest replaces the default (stderr); later ones add to it.
+    this.destinations ??= [];
+    if (kind === 'none') this.destinations = [];
+    else this.destinations.push(destination);
+  }
+
+  private includeDir(line: Line): void {
+    const dir = line.string();
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return line.fail(`Unable to open include_dir '${dir}'.`);
+    }
+    const files = names
+      .filter((name) => name.endsWith('.conf'))
+      .sort(includeOrder)
+      .map((name) => join(dir, name))
+      .filter((path) => statSync(path, { throwIfNoEntry: false })?.isFile() === true);
+    for (const file of files) {
+      if (resolve(file) === resolve(this.mainFile)) line.fail(`The included directory ${dir} contains the main configuration file ${basename(this.mainFile)}.`);
+    }
+    for (const file of files) this.readFile(file, false);
+  }
+
+  /** Reads one file; errors carry this file's name and the line. */
+  readFile(file: string, isMain: boolean): void {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      throw new ConfigErrorSignal(new ConfigError(`Unable to open ${isMain ? 'config' : 'include_dir'} file ${file}.`));
+    }
+    const lines = text.split('\n');
+    if (lines.at(-1) === '') lines.pop();
+    for (let index = 0; index < lines.length; index++) {
+      const raw = lines[index]!.replace(/[\r\n]+$/, '');
+      if (raw === '' || raw[0] === '#') continue;
+      // strtok(buf, " "): leading spaces are skipped, the name ends at the first space (tabs are part of it)
+      const match = /^ *([^ ]+)(.*)$/s.exec(raw);
+      if (match === null) continue; // only spaces
+      const location = { file, line: index + 1 };
+      const line = new Line(match[1]!, match[2]!, location);
+      try {
+        this.apply(line, isMain);
+      } catch (error) {
+        if (error instanceof Refusal) throw new ConfigErrorSignal(new ConfigError(error.message, location));
+        throw error;
+      }
+    }
+  }
+
+  result(): CulexConfig {
+    const listeners: ListenerConfig[] = [...this.listeners];
+    // The legacy default listener (port/bind_address, or listener options before any `listener` line).
+    if (this.defaultListener !== undefined) listeners.unshift(this.defaultListener);
+    const localOnly = listeners.length === 0;
+    return {
+      file: this.mainFile,
+      listeners,
+      localOnly,
+      allowAnonymous: this.allowAnonymous ?? localOnly,
+      passwordFile: this.passwordFile,
+      aclFile: this.aclFile,
+      perListenerSettings: this.perListenerSettings,
+      limits: this.limits,
+      log: {
+        destinations: this.destinations ?? [{ kind: 'stderr' }],
+        types: this.logTypes === undefined ? undefined : [...this.logTypes],
+        timestamp: this.logTimestamp,
+        connectionMessages: this.connectionMessages,
+      },
+      pidFile: this.pidFile,
+      sysInterval: this.sysInterval,
+      persistence: this.persistence,
+      persistenceLocation: this.persistenceLocation,
+      persistenceFile: this.persistenceFile,
+      autosaveInterval: this.autosaveInterval,
+      setTcpNodelay: this.setTcpNodelay,
+      user: this.user,
+      notices: this.notices,
+    };
+  }
+}
+
+/** Carries a ConfigError out of nested include_dir reads. */
+class ConfigErrorSignal extends Error {
+  constructor(readonly error: ConfigError) {
+    super(error.message);
+  }
+}
+
+/** Reads a mosquitto.conf (and its include_dir files): the checked configuration, or the first error. */
+export function readMosquittoConf(file: string): CulexConfig | ConfigError {
+  const reader = new Reader(file);
+  try {
+    reader.readFile(file, true);
+  } catch (error) {
+    if (error instanceof ConfigErrorSignal) return error.error;
+    throw error;
+  }
+  const config = reader.result();
+  return checkListeners(config) ?? config;
+}
+
+/** Rules that need a whole listener block, reported at its `listener` line. */
+function checkListeners(config: CulexConfig): ConfigError | undefined {
+  for (const listener of config.listeners) {
+    if ((listener.certfile === undefined) !== (listener.keyfile === undefined)) {
+      return new ConfigError('Both certfile and keyfile must be provided in order to enable TLS support.', listener.source);
+    }
+    const tls = listener.certfile !== undefined;
+    if (!tls && (listener.requireCertificate || listener.useIdentityAsUsername || listener.useSubjectAsUsername)) {
+      return new ConfigError('require_certificate, use_identity_as_username and use_subject_as_username need certfile and keyfile on the listener.', listener.source);
+    }
+    if ((listener.requireCertificate || listener.useIdentityAsUsername || listener.useSubjectAsUsername) && listener.cafile === undefined && listener.capath === undefined) {
+      return new ConfigError('A listener that checks client certificates needs cafile or capath.', listener.source);
+    }
+  }
+  return undefined;
+}
+
+/** The configuration Culex runs with when no file is given: Mosquitto 2's local-only mode. */
+export function defaultConfig(): CulexConfig {
+  return new Reader('(none)').result();
+}

@@ -1,0 +1,28 @@
+// Options Mosquitto 2.0/2.1 reads that Culex does not implement: refused by name with file:line
+// ("not supported by Culex"), so a migrated configuration never loses a setting silently.
+// plugin_opt_* and auth_opt_* are refused by prefix in mosquitto-conf.ts.
+
+export const mosquittoOnlyOptions: ReadonlySet<string> = new Set([
+  // bridges
+  'connection', 'address', 'addresses', 'bridge_attempt_unsubscribe', 'bridge_bind_address', 'bridge_cafile',
+  'bridge_capath', 'bridge_certfile', 'bridge_identity', 'bridge_insecure', 'bridge_keyfile', 'bridge_max_packet_size',
+  'bridge_outgoing_retain', 'bridge_protocol_version', 'bridge_psk', 'bridge_require_ocsp', 'bridge_tls_version',
+  'bridge_alpn', 'bridge_reload_type', 'cleansession', 'clientid', 'idle_timeout', 'keepalive_interval',
+  'local_cleansession', 'local_clientid', 'local_password', 'local_username', 'notifications',
+  'notifications_local_only', 'notification_topic', 'remote_clientid', 'remote_password', 'remote_username',
+  'restart_timeout', 'round_robin', 'start_type', 'threshold', 'topic', 'try_private', 'backoff_base', 'backoff_cap',
+  // plugins and other security back ends
+  'plugin', 'auth_plugin', 'auth_plugin_deny_special_chars', 'psk_file', 'psk_hint', 'use_username_as_clientid',
+  'global_plugin', 'plugin_load', 'plugin_use',
+  // TLS details
+  'crlfile', 'ciphers_tls1.3', 'dhparamfile', 'tls_engine', 'tls_engine_kpass_sha1', 'tls_keyform', 'require_ocsp',
+  'ocsp_stapling',
+  // listeners and sockets
+  'bind_interface', 'websockets_log_level', 'websockets_headers_size', 'websockets_origin', 'unix_socket_path',
+  'enable_proxy_protocol', 'accept_protocol_versions', 'listener_allow_anonymous', 'listener_auto_id_prefix',
+  'global_max_clients', 'global_max_connections', 'http_api',
+  // queues, persistence and logging details
+  'allow_duplicate_messages', 'autosave_on_changes', 'check_retain_source', 'max_inflight_bytes', 'memory_limit',
+  'queue_qos0_messages', 'upgrade_outgoing_qos', 'log_facility', 'log_timestamp_format', 'retry_interval',
+  'store_clean_interval', 'clientid_prefixes', 'persistence_backend',
+]);
