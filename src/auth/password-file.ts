@@ -23,8 +23,7 @@ export interface PasswordFileOptions {
   readonly maxFailureDelayMs?: number;
 }
 
-/** undefined hash: a "user:" line with no hash, which Mosquitto accepts with any password. */
-type Entries = ReadonlyMap<string, PasswordHash | undefined>;
+type Entries = ReadonlyMap<string, PasswordHash>;
 
 const stderrLogger: Logger = {
   enabled: (type) => type === 'error' || type === 'warning',
@@ -34,8 +33,8 @@ const stderrLogger: Logger = {
 };
 
 /** Parses a password file's text like Mosquitto's pwfile__parse; bad entries are logged and dropped. */
-export function parsePasswordFile(text: string, path: string, logger: Logger): Map<string, PasswordHash | undefined> {
-  const entries = new Map<string, PasswordHash | undefined>();
+export function parsePasswordFile(text: string, path: string, logger: Logger): Map<string, PasswordHash> {
+  const entries = new Map<string, PasswordHash>();
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.replace(/\r$/, '');
@@ -54,14 +53,10 @@ export function parsePasswordFile(text: string, path: string, logger: Logger): M
       logger.log('warning', `Warning: Invalid username in password file "${path}" line ${i + 1}, username too long.`);
       continue;
     }
-    if (hashText === undefined || hashText.length === 0) {
-      logger.log('warning', `Warning: User "${username}" in password file "${path}" line ${i + 1} has no password hash and will be accepted with any password.`);
-      entries.set(username, undefined);
-      continue;
-    }
-    const decoded = decodeHash(hashText);
+    // Mosquitto 2.0 drops an entry without a usable hash ("user:" included) rather than accept any password.
+    const decoded = hashText === undefined || hashText.length === 0 ? 'no password hash' : decodeHash(hashText);
     if (typeof decoded === 'string') {
-      logger.log('error', `Error: Unable to decode line ${i + 1} in password file "${path}" (${decoded}), removing entry for user "${username}".`);
+      logger.log('error', `Error: Invalid password hash for user ${username} (${decoded}) at line ${i + 1} of password file "${path}", removing entry.`);
       continue;
     }
     entries.set(username, decoded);
@@ -152,15 +147,12 @@ export class PasswordFile implements Authenticator {
   }
 
   private async check(request: AuthenticateRequest, username: string): Promise<AuthenticateResult> {
-    const entries = this.entries;
-    const known = entries.has(username);
-    const stored = entries.get(username);
-    if (known && stored === undefined) return accepted;
+    const stored = this.entries.get(username);
     // The C broker sees the password up to its first NUL byte.
     const raw = request.password;
     const password = raw === undefined ? undefined : raw.subarray(0, raw.indexOf(0) < 0 ? raw.length : raw.indexOf(0));
     const ok = await verifyPassword(password ?? Buffer.alloc(0), stored ?? decoy);
-    if (known && password !== undefined && ok) {
+    if (stored !== undefined && password !== undefined && ok) {
       this.throttle.succeed(hostOf(request.remoteAddress));
       return accepted;
     }

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { AclFile, parseAclFile } from '../../src/auth/acl-file.js';
 import type { ClientIdentity } from '../../src/auth/port.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
-import { runTool, startTool, subscribed } from '../helpers/processes.js';
+import { runTool, startTool, subscribed, withoutTrace } from '../helpers/processes.js';
 import { needTools } from '../helpers/tools.js';
 
 let scratch = '';
@@ -241,6 +241,39 @@ describe('ACL file decisions match Debian Mosquitto', () => {
       observer.kill('SIGTERM');
       const seen = [...observer.stdout.matchAll(/^case (\S+)$/gm)].map((m) => m[1]).filter((id) => id !== 'end');
       assert.deepEqual(seen, expected);
+    } finally {
+      await broker.stop();
+    }
+  });
+
+  test('the same ACL file delivers the same messages to each reader', async (t) => {
+    if (!needTools(t, ['mosquitto', 'mosquitto_pub', 'mosquitto_sub'])) return;
+    const text = `topic read anon/#\n${fleet}user god\ntopic write #\nuser u\ntopic read home/#\ntopic deny home/secret\npattern read end/%c\npattern read dev/%c/cmd\n`;
+    const path = join(scratch, 'read-matrix.acl');
+    writeFileSync(path, text);
+    const readers: [string, string | undefined][] = [['anon1', undefined], ['s1', 'sensor-1'], ['rec', 'recorder'], ['uu', 'u'], ['x+', 'u']];
+    const topics = ['anon/x', 'sensor_data/sensor-1', 'config_change/sensor-1', 'config_change/sensor-2', 'home/lamp', 'home/secret', 'dev/s1/cmd', 'dev/uu/cmd', 'other'];
+    const local = await AclFile.load(path);
+    const broker = await startMosquitto({ listenerLines: [`acl_file ${path}`] });
+    try {
+      const at = ['-h', '127.0.0.1', '-p', String(broker.port)];
+      const subs = readers.map(([id, user]) => startTool('mosquitto_sub', [...at, '-i', id, ...(user ? ['-u', user] : []), '-t', '#', '-F', '%t', '-d', '-W', '10'], { timeoutMs: 15_000 }));
+      await Promise.all(subs.map((sub) => sub.waitForStdout(subscribed)));
+      const publish = (topic: string) => runTool('mosquitto_pub', [...at, '-u', 'god', '-t', topic, '-m', 'm', '-q', '1']);
+      for (const topic of topics) assert.equal((await publish(topic)).code, 0);
+      for (const [id] of readers) if (!id.includes('+')) await publish(`end/${id}`);
+      for (let i = 0; i < readers.length; i++) {
+        const id = readers[i]![0];
+        if (!id.includes('+')) await subs[i]!.waitForStdout(new RegExp(`^end/${id}$`, 'm'));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100)); // the reader without an end marker
+      for (let i = 0; i < readers.length; i++) {
+        const [id, user] = readers[i]!;
+        subs[i]!.kill('SIGTERM');
+        const seen = withoutTrace(subs[i]!.stdout).split('\n').filter((line) => line && !line.startsWith('end/'));
+        const expected = topics.filter((topic) => read(local, who(id, user), topic));
+        assert.deepEqual(seen, expected, `reader ${id}`);
+      }
     } finally {
       await broker.stop();
     }

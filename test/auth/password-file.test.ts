@@ -88,14 +88,16 @@ describe('password file', () => {
   test('# lines and lines without a colon are skipped; undecodable entries are dropped with a logged reason', async () => {
     const logger = new CapturingLogger();
     const file = await PasswordFile.load(
-      fileWith(['# a comment:with a colon', 'no colon here', vector[0]!, 'mallory:$7$101$bad$hash', 'eve:$1$abc$def']),
+      fileWith(['# a comment:with a colon', 'no colon here', vector[0]!, 'mallory:$7$101$bad$hash', 'eve:$1$abc$def', 'nopw:']),
       { ...quick, logger },
     );
     assert.equal(file.size, 1);
     assert.equal(await codeFor(file, 'mallory', 'x'), 0x87);
-    assert.equal(logger.lines.length, 2, logger.lines.join('\n'));
-    assert.match(logger.lines[0]!, /line 4 .*removing entry for user "mallory"/);
-    assert.match(logger.lines[1]!, /unknown hash type/);
+    assert.equal(await codeFor(file, 'nopw', 'anything'), 0x87, 'as Mosquitto 2.0.11: an entry without a hash is removed');
+    assert.equal(logger.lines.length, 3, logger.lines.join('\n'));
+    assert.match(logger.lines[0]!, /Invalid password hash for user mallory .*line 4 .*removing entry/);
+    assert.match(logger.lines[1]!, /user eve \(unknown hash type/);
+    assert.match(logger.lines[2]!, /user nopw \(no password hash\)/);
   });
 
   test('$7$ hashes with any iteration count and a 64-byte salt (Mosquitto 2.1) verify', async () => {
