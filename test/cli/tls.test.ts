@@ -1,11 +1,10 @@
 // TLS flags (--cafile, --capath, --cert/--key, --insecure, --tls-version, -L mqtts://) against
-// Mosquitto TLS listeners, with a throwaway CA made by openssl; failures compared with mosquitto_pub.
+// Mosquitto TLS listeners, with throwaway certificates from openssl; failures compared with mosquitto_pub.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
+import { makeCertificates } from '../helpers/certificates.js';
 import { startMosquitto, type MosquittoBroker } from '../helpers/mosquitto.js';
 import { runCulex, runTool, startCulex, subscribed, withoutTrace } from '../helpers/processes.js';
 import { needTools, requireTool } from '../helpers/tools.js';
@@ -15,26 +14,15 @@ let dir = '';
 let serverOnly: MosquittoBroker | undefined;
 let mutual: MosquittoBroker | undefined;
 
-/** A CA, a server certificate for DNS:localhost only, and a client certificate, all from openssl. */
-function makeCertificates(into: string): void {
-  const openssl = (...args: string[]): void => {
-    execFileSync('openssl', args, { cwd: into, stdio: 'ignore' });
-  };
-  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=Culex Test CA');
-  writeFileSync(join(into, 'server.ext'), 'subjectAltName=DNS:localhost\n');
-  for (const [name, subject, ext] of [['server', '/CN=localhost', ['-extfile', 'server.ext']], ['client', '/CN=culex-client', []]] as const) {
-    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject);
-    openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', ...ext);
-  }
-  mkdirSync(join(into, 'capath'));
-  execFileSync('cp', [join(into, 'ca.crt'), join(into, 'capath', 'ca.pem')]);
-}
-
 before(async () => {
   if (!tools.every(requireTool)) return;
-  dir = mkdtempSync(join(tmpdir(), 'culex-tls-'));
-  makeCertificates(dir);
-  const listener = [`cafile ${join(dir, 'ca.crt')}`, `certfile ${join(dir, 'server.crt')}`, `keyfile ${join(dir, 'server.key')}`];
+  const certificates = makeCertificates();
+  dir = certificates.dir;
+  // A server certificate naming only DNS:localhost, so that 127.0.0.1 is a host name mismatch.
+  const [serverCert, serverKey] = certificates.issue('localhost-only', '/CN=localhost', 'DNS:localhost');
+  mkdirSync(join(dir, 'capath'));
+  copyFileSync(certificates.caCert, join(dir, 'capath', 'ca.pem'));
+  const listener = [`cafile ${certificates.caCert}`, `certfile ${serverCert}`, `keyfile ${serverKey}`];
   [serverOnly, mutual] = await Promise.all([
     startMosquitto({ listenerLines: listener }),
     startMosquitto({ listenerLines: [...listener, 'require_certificate true'] }),
