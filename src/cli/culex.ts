@@ -7,6 +7,7 @@ const commands: Record<string, { summary: string; load: () => Promise<{ main(arg
   broker: { summary: 'run the MQTT broker (like mosquitto)', load: () => import('./broker.js') },
   pub: { summary: 'publish a message (like mosquitto_pub)', load: () => import('./pub.js') },
   sub: { summary: 'subscribe and print messages (like mosquitto_sub)', load: () => import('./sub.js') },
+  rr: { summary: 'request/response (like mosquitto_rr)', load: () => import('./rr.js') },
   passwd: { summary: 'manage a password file (like mosquitto_passwd)', load: () => import('./passwd.js') },
 };
 
