@@ -72,6 +72,13 @@ export class Channel {
     if (this.state === 'closed') return;
     if (error.packetType !== undefined) this.broker.options.logger.log('debug', `Protocol error from ${this.describe()}: ${error.message}${error.statement ? ` [${error.statement}]` : ''}.`);
     if (this.state === 'awaiting-connect') {
+      if (error.reasonCode === ReasonCode.PacketTooLarge) {
+        // Refused from its fixed header, the CONNECT's protocol level was never read, so no CONNACK
+        // format is known to be right: close without one, as Mosquitto does ([MQTT-3.2.2-6] in 3.1.1).
+        this.broker.options.logger.log('notice', `Client ${this.describe()} disconnected due to oversize packet.`);
+        this.closeQuietly();
+        return;
+      }
       refuseConnect(this, error.reasonCode, error.message);
       return;
     }
