@@ -25,7 +25,7 @@ for (const file of files) {
   const text = readFileSync(file, 'utf8');
   for (const match of text.matchAll(titlePattern)) {
     const title = match[1] ?? match[2] ?? match[3];
-    for (const id of title.matchAll(/\[(MQTT-[0-9.]+-[0-9]+)\]/g)) {
+    for (const id of title.matchAll(/\[(MQTT-[0-9][0-9.-]*[0-9])\]/g)) {
       const list = byStatement.get(id[1]) ?? [];
       list.push(`${relative(root, file)}: ${title.replace(/\|/g, '\\|')}`);
       byStatement.set(id[1], list);

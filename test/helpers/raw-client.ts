@@ -15,7 +15,7 @@ export class RawClient {
     readonly socket: Socket,
     readonly version: ProtocolVersion,
   ) {
-    this.parser = new PacketParser({ protocolVersion: version });
+    this.parser = new PacketParser({ protocolVersion: version, side: 'client' });
     socket.on('data', (chunk: Buffer) => {
       this.parser.push(chunk, (packet) => {
         this.received.push(packet);
