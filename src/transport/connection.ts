@@ -105,6 +105,9 @@ export class SocketConnection implements ClientLink, ByteSink {
     this.closed = true;
     this.socket.end();
     // A peer that never reads would keep a half-closed socket forever: give it a moment, then cut.
+    // A stopping broker gives no moment (a hung client would hold up its exit, which Mosquitto's never
+    // is): the socket is cut as soon as our last bytes are handed to the kernel.
+    if (this.broker.isClosing) this.socket.once('finish', () => this.socket.destroy());
     setTimeout(() => this.socket.destroy(), 2000).unref();
   }
 
