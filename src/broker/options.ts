@@ -39,6 +39,17 @@ export interface BrokerOptions {
   maxTopicLevels: number;
   /** Seconds after which a disconnected v3 persistent session expires; 0 = never (Mosquitto's persistent_client_expiration). */
   persistentClientExpiration: number;
+  /**
+   * Prefix of the Response Information given to v5 clients that ask for it (Request Response
+   * Information = 1); each client gets "<prefix>/<client id>". Empty = none is given.
+   */
+  responseInformationPrefix: string;
+  /**
+   * Redirect every v5 client elsewhere: CONNACK 0x9C Use another server (or 0x9D Server moved
+   * when serverMoved) with this Server Reference. 3.1.1 clients get return code 3. Empty = off.
+   */
+  serverReference: string;
+  serverMoved: boolean;
   authenticator: Authenticator;
   authorizer: Authorizer;
   store: Store;
@@ -63,4 +74,7 @@ export const brokerDefaults = {
   maxSubscriptionsPerClient: 0,
   maxTopicLevels: 0,
   persistentClientExpiration: 0,
+  responseInformationPrefix: '',
+  serverReference: '',
+  serverMoved: false,
 } as const satisfies Partial<BrokerOptions>;

@@ -18,6 +18,12 @@ export function handleConnect(channel: Channel, packet: ConnectPacket): void | P
   channel.version = packet.protocolVersion;
   if (v5) channel.problemInformation = packet.properties?.requestProblemInformation !== 0;
 
+  if (options.serverReference !== '') {
+    // MQTT 5.0 §4.11 server redirection: the client is told where to go instead
+    const reason = options.serverMoved ? ReasonCode.ServerMoved : ReasonCode.UseAnotherServer;
+    return refuseConnect(channel, reason, `redirected to ${options.serverReference}`, false, { serverReference: options.serverReference });
+  }
+
   let clientId = packet.clientId;
   let assignedClientId: string | undefined;
   if (clientId === '') {
@@ -75,6 +81,7 @@ export function handleConnect(channel: Channel, packet: ConnectPacket): void | P
 interface ConnackExtras {
   assignedClientId: string | undefined;
   serverKeepAlive: number | undefined;
+  responseInformation?: string;
 }
 
 function acceptConnect(channel: Channel, packet: ConnectPacket, clientId: string, username: string | undefined, keepalive: number, extras: ConnackExtras): void {
@@ -108,6 +115,10 @@ function acceptConnect(channel: Channel, packet: ConnectPacket, clientId: string
 
   const connack: ConnackPacket = { type: 'connack', sessionPresent: present, reasonCode: ReasonCode.Success };
   if (v5) {
+    // MQTT 5.0 §3.1.2.11.7: Response Information only when asked for, and only if configured
+    if (packet.properties?.requestResponseInformation === 1 && options.responseInformationPrefix !== '') {
+      extras.responseInformation = `${options.responseInformationPrefix}/${clientId}`;
+    }
     const properties = connackProperties(channel, extras);
     if (properties !== undefined) connack.properties = properties;
   }
@@ -132,6 +143,7 @@ function connackProperties(channel: Channel, extras: ConnackExtras): Properties 
   if (!options.retainAvailable) properties.retainAvailable = 0;
   if (options.maxPacketSize < 268_435_460) properties.maximumPacketSize = options.maxPacketSize;
   if (options.maxTopicAlias > 0) properties.topicAliasMaximum = options.maxTopicAlias;
+  if (extras.responseInformation !== undefined) properties.responseInformation = extras.responseInformation;
   return Object.keys(properties).length === 0 ? undefined : properties;
 }
 
@@ -140,13 +152,15 @@ function connackProperties(channel: Channel, extras: ConnackExtras): Properties 
  * client gets the closest return code when 3.1.1 has one (1–5), else the connection just closes
  * [MQTT-3.1.4-1]. Either way the connection is then closed [MQTT-3.2.2-7].
  */
-export function refuseConnect(channel: Channel, reasonCode: number, why: string, logged = false): void {
+export function refuseConnect(channel: Channel, reasonCode: number, why: string, logged = false, extra?: Properties): void {
   if (channel.state === 'closed') return;
   const version = channel.link.parserVersion;
   if (!logged) channel.broker.options.logger.log('notice', `Client ${channel.describe()} refused: ${why} (${reasonCodeName(reasonCode)}).`);
   if (version === 5 && reasonCode !== ReasonCode.UnsupportedProtocolVersion) {
     const packet: ConnackPacket = { type: 'connack', sessionPresent: false, reasonCode };
-    if (channel.problemInformation) packet.properties = { reasonString: why };
+    const properties: Properties = { ...extra };
+    if (channel.problemInformation) properties.reasonString = why;
+    if (Object.keys(properties).length > 0) packet.properties = properties;
     channel.link.writePacket(packet, 5);
   } else if (reasonCode !== ReasonCode.MalformedPacket && reasonCode !== ReasonCode.ProtocolError) {
     // [MQTT-3.1.2-2] an unsupported protocol level gets return code 1 in the 3.1.1 format
