@@ -68,6 +68,7 @@ export class Broker {
     const channel = new Channel(this, link);
     this.connections.add(channel);
     this.stats.connectionsTotal++;
+    if (this.connections.size > this.stats.maxConnected) this.stats.maxConnected = this.connections.size;
     return channel;
   }
 
