@@ -127,7 +127,7 @@ export async function assemble(config: CulexConfig, overrides: AssembleOverrides
   for (const notice of config.notices) logger.log('notice', notice);
 
   const passwordFile = config.passwordFile === undefined ? undefined : await PasswordFile.load(config.passwordFile, { allowAnonymous: config.allowAnonymous, logger });
-  const aclFile = config.aclFile === undefined ? undefined : await AclFile.load(config.aclFile, { logger });
+  const aclFile = config.aclFile === undefined ? undefined : await AclFile.load(config.aclFile, { logger, denySubscribe: config.aclDenySubscribe });
   const authenticator: Authenticator = passwordFile ?? (config.allowAnonymous ? allowAll : refuseAnonymous);
   const authorizer: Authorizer = aclFile ?? allowAll;
 

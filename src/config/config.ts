@@ -63,6 +63,8 @@ export interface CulexConfig {
   readonly allowAnonymous: boolean;
   readonly passwordFile: string | undefined;
   readonly aclFile: string | undefined;
+  /** Culex-only acl_deny_subscribe: refuse a SUBSCRIBE whose filter the ACL file never lets the client read. */
+  readonly aclDenySubscribe: boolean;
   readonly perListenerSettings: boolean;
   readonly limits: ConfiguredLimits;
   readonly log: {

@@ -133,6 +133,7 @@ class Reader {
   allowAnonymous: boolean | undefined;
   passwordFile: string | undefined;
   aclFile: string | undefined;
+  aclDenySubscribe = false;
   perListenerSettings = false;
   readonly limits: ConfiguredLimits = {};
   destinations: LogDestination[] | undefined;
@@ -248,6 +249,10 @@ class Reader {
         return;
       case 'acl_file':
         this.aclFile = this.once(line);
+        return;
+      case 'acl_deny_subscribe':
+        // Culex-only: Mosquitto 2.0 grants every SUBSCRIBE and filters per message (brokers.md §2b)
+        this.aclDenySubscribe = line.bool();
         return;
       case 'per_listener_settings':
         this.perListenerSettings = line.bool();
@@ -426,6 +431,7 @@ class Reader {
       allowAnonymous: this.allowAnonymous ?? localOnly,
       passwordFile: this.passwordFile,
       aclFile: this.aclFile,
+      aclDenySubscribe: this.aclDenySubscribe,
       perListenerSettings: this.perListenerSettings,
       limits: this.limits,
       log: {
