@@ -47,6 +47,10 @@ export interface ConfiguredLimits {
   messageSizeLimit?: number;
   maxQos?: 0 | 1 | 2;
   maxTopicAlias?: number;
+  /** Culex-only max_topic_levels. */
+  maxTopicLevels?: number;
+  /** Culex-only max_subscriptions_per_client. */
+  maxSubscriptionsPerClient?: number;
   retainAvailable?: boolean;
   allowZeroLengthClientId?: boolean;
   autoIdPrefix?: string;

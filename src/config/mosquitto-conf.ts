@@ -285,6 +285,14 @@ class Reader {
       case 'max_topic_alias':
         this.limits.maxTopicAlias = line.int(0, 65535);
         return;
+      case 'max_topic_levels':
+        // Culex-only: topic levels accepted in a topic or filter (0 = unlimited)
+        this.limits.maxTopicLevels = line.int(0, 65535);
+        return;
+      case 'max_subscriptions_per_client':
+        // Culex-only: subscriptions one client may hold (0 = unlimited)
+        this.limits.maxSubscriptionsPerClient = line.int(0, 2 ** 31 - 1);
+        return;
       case 'retain_available':
         this.limits.retainAvailable = line.bool();
         return;
