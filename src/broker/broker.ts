@@ -87,7 +87,7 @@ export class Broker {
     return this.router.publish(message, now);
   }
 
-  sessionLimits(receiveMaximum: number, maxPacketSize: number): SessionLimits {
+  sessionLimits(receiveMaximum: number, maxPacketSize: number, topicAliasMaximum = 0): SessionLimits {
     const o = this.options;
     const brokerInflight = o.maxInflightMessages === 0 ? 65535 : o.maxInflightMessages;
     return {
@@ -96,6 +96,7 @@ export class Broker {
       maxQueuedBytes: o.maxQueuedBytes,
       maxSocketBacklog: o.maxSocketBacklog,
       maxPacketSize,
+      topicAliasMaximum: o.topicAliasOut ? topicAliasMaximum : 0,
     };
   }
 
@@ -153,10 +154,23 @@ export class Broker {
     await this.options.store.close();
   }
 
+  /**
+   * Drops a session's state. Its unacknowledged messages that came through a shared subscription
+   * go to another member of the group (MQTT 5.0 §4.8.2 SHOULD; Mosquitto loses them, issue #2662).
+   * This happens when the session ends, not when its connection drops: a session that outlives its
+   * connection gets them again, with DUP, when the client comes back [MQTT-4.4.0-1].
+   */
   private discardSession(session: Session): void {
+    // a QoS 2 message whose PUBREL was sent has reached the client: it is not given to another
+    const orphans = this.closing ? [] : session.outgoing().filter((entry) => entry.group !== undefined && entry.state !== 'pubrel');
     for (const subscription of session.subscriptions.values()) this.router.remove(subscription);
     session.subscriptions.clear();
     session.clearMessages();
     if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
+    if (orphans.length === 0) return;
+    const now = Date.now();
+    for (const entry of orphans) {
+      if (!entry.message.isExpired(now)) this.router.redeliverShared(entry.group!, entry.message, now); // [MQTT-3.3.2-5]
+    }
   }
 }

@@ -14,6 +14,8 @@ export class Message {
   readonly receivedAt: number;
   /** Encoded PUBLISH per shape: index = family * 6 + qos * 2 + retain (family 0 = v3/v4, 1 = v5). */
   private readonly encodings: (EncodedPublish | undefined)[] = [];
+  /** v5 encodings with a topic alias (topicAliasOut only), by ((alias * 2 + withTopic) * 3 + qos) * 2 + retain. */
+  private aliasedEncodings: Map<number, EncodedPublish> | undefined;
 
   constructor(
     readonly topic: string,
@@ -57,8 +59,24 @@ export class Message {
     return encoded;
   }
 
-  private packet(qos: QoS, retain: boolean, properties: Properties | undefined): PublishPacket {
-    const packet: PublishPacket = { type: 'publish', topic: this.topic, payload: this.payload, qos, retain, dup: false };
+  /**
+   * The v5 PUBLISH with a Topic Alias: with the topic the first time the client sees the alias,
+   * with an empty topic afterwards (MQTT 5.0 §3.3.2.3.4). Shared between subscribers that use the
+   * same alias the same way, under the same conditions as encode().
+   */
+  encodeAliased(qos: QoS, retain: boolean, subscriptionIds: readonly number[] | undefined, now: number, alias: number, withTopic: boolean): EncodedPublish {
+    const cacheable = subscriptionIds === undefined && !(this.expiresAt !== 0 && now - this.receivedAt >= 1000);
+    const key = ((alias * 2 + (withTopic ? 1 : 0)) * 3 + qos) * 2 + (retain ? 1 : 0);
+    let encoded = cacheable ? this.aliasedEncodings?.get(key) : undefined;
+    if (encoded !== undefined) return encoded;
+    const properties: Properties = { ...(cacheable ? this.properties : this.propertiesFor(subscriptionIds, now)), topicAlias: alias };
+    encoded = encodePublish(this.packet(qos, retain, properties, withTopic ? this.topic : ''), 5);
+    if (cacheable) (this.aliasedEncodings ??= new Map()).set(key, encoded);
+    return encoded;
+  }
+
+  private packet(qos: QoS, retain: boolean, properties: Properties | undefined, topic = this.topic): PublishPacket {
+    const packet: PublishPacket = { type: 'publish', topic, payload: this.payload, qos, retain, dup: false };
     if (qos > 0) packet.packetId = 0;
     if (properties !== undefined) packet.properties = properties;
     return packet;

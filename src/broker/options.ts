@@ -31,6 +31,11 @@ export interface BrokerOptions {
   autoIdPrefix: string;
   /** Topic aliases accepted from each v5 client (advertised in CONNACK); 0 = none. */
   maxTopicAlias: number;
+  /**
+   * Use topic aliases toward v5 clients that accept them (CONNECT Topic Alias Maximum > 0): a topic
+   * is sent once with an alias, then as the alias alone; least recently used aliases are reused.
+   */
+  topicAliasOut: boolean;
   /** Receive Maximum advertised to v5 clients: incoming QoS 1/2 in flight per client. */
   receiveMaximum: number;
   /** Subscriptions per client; 0 = unlimited. */
@@ -70,6 +75,7 @@ export const brokerDefaults = {
   allowZeroLengthClientId: true,
   autoIdPrefix: 'auto-',
   maxTopicAlias: 10,
+  topicAliasOut: false,
   receiveMaximum: 65535,
   maxSubscriptionsPerClient: 0,
   maxTopicLevels: 0,

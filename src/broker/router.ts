@@ -147,10 +147,23 @@ export class Router {
         if (member === undefined || !this.canReceive(member.session, message)) continue;
         const qos = (member.qos < message.qos ? member.qos : message.qos) as QoS;
         const ids = member.subscriptionId === undefined ? undefined : [member.subscriptionId];
-        member.session.deliver(message, qos, member.retainAsPublished && message.retain, ids, now);
+        member.session.deliver(message, qos, member.retainAsPublished && message.retain, ids, now, group);
         delivered++;
       }
     }
     return delivered;
+  }
+
+  /**
+   * Gives a shared-subscription message that a departed member never acknowledged to another
+   * member of its group (MQTT 5.0 §4.8.2: the Server SHOULD). False when no other member takes it.
+   */
+  redeliverShared(group: SharedGroup, message: Message, now: number): boolean {
+    const member = group.pick();
+    if (member === undefined || !this.canReceive(member.session, message)) return false;
+    const qos = (member.qos < message.qos ? member.qos : message.qos) as QoS;
+    const ids = member.subscriptionId === undefined ? undefined : [member.subscriptionId];
+    member.session.deliver(message, qos, member.retainAsPublished && message.retain, ids, now, group);
+    return true;
   }
 }

@@ -5,7 +5,9 @@
 import type { ProtocolVersion, QoS, RetainHandling } from '../protocol/packets.js';
 import { PacketIdAllocator } from './packet-ids.js';
 import type { ClientLink } from './link.js';
+import type { EncodedPublish } from '../protocol/writer.js';
 import type { Message } from './message.js';
+import type { SharedGroup } from './router.js';
 
 /** Session Expiry Interval meaning "never expires" (0xFFFFFFFF, MQTT 5.0 §3.1.2.11.2). */
 export const NEVER_EXPIRES = 0xffffffff;
@@ -31,6 +33,8 @@ export interface Outgoing {
   readonly qos: QoS;
   readonly retain: boolean;
   readonly subscriptionIds: readonly number[] | undefined;
+  /** The shared subscription group it came through, so another member can take it if this session ends (MQTT 5.0 §4.8.2). */
+  readonly group: SharedGroup | undefined;
   packetId: number;
   /** queued: not sent yet; publish: sent, waiting for PUBACK/PUBREC; pubrel: PUBREL sent, waiting for PUBCOMP. */
   state: 'queued' | 'publish' | 'pubrel';
@@ -45,6 +49,8 @@ export interface SessionLimits {
   maxSocketBacklog: number;
   /** Largest packet the client accepts (v5 Maximum Packet Size) [MQTT-3.1.2-24]. */
   maxPacketSize: number;
+  /** Topic aliases the broker may use toward this client: its Topic Alias Maximum when topicAliasOut is on, else 0. */
+  topicAliasMaximum: number;
 }
 
 export interface SessionCounters {
@@ -62,6 +68,9 @@ export class Session {
   private queueHead = 0;
   private queuedBytes = 0;
   private readonly packetIds = new PacketIdAllocator();
+  /** Outbound topic aliases on the current connection, least recently used first [MQTT-3.3.2-11]. */
+  private topicAliases = new Map<string, number>();
+  private nextTopicAlias = 1;
   /** The current connection, or null while the client is away. */
   link: ClientLink | null = null;
   version: ProtocolVersion;
@@ -96,15 +105,15 @@ export class Session {
    * QoS 0 goes out at once or is dropped for a congested or absent client; QoS 1/2 go in flight
    * while the window allows, and queue otherwise (bounded, newest dropped when full, as Mosquitto).
    */
-  deliver(message: Message, qos: QoS, retain: boolean, subscriptionIds: readonly number[] | undefined, now: number): void {
+  deliver(message: Message, qos: QoS, retain: boolean, subscriptionIds: readonly number[] | undefined, now: number, group?: SharedGroup): void {
     const link = this.link;
     if (qos === 0) {
       if (link === null || link.backlog > this.limits.maxSocketBacklog) {
         this.counters.dropped++;
         return;
       }
-      const encoded = message.encode(this.version, 0, retain, subscriptionIds, now);
-      if (encoded.bytes.length > this.limits.maxPacketSize) {
+      const encoded = this.encode(message, 0, retain, subscriptionIds, now);
+      if (encoded === undefined) {
         this.counters.dropped++; // [MQTT-3.1.2-25] too large for this client: discard for it
         return;
       }
@@ -112,7 +121,7 @@ export class Session {
       this.counters.sent++;
       return;
     }
-    const entry: Outgoing = { message, qos, retain, subscriptionIds, packetId: 0, state: 'queued' };
+    const entry: Outgoing = { message, qos, retain, subscriptionIds, group, packetId: 0, state: 'queued' };
     if (link !== null && this.queuedCount === 0 && this.inflight.size < this.limits.inflight) {
       this.sendNew(entry, now);
       return;
@@ -172,6 +181,8 @@ export class Session {
     this.limits = limits;
     this.disconnectedAt = 0;
     this.droppingLogged = false;
+    this.topicAliases = new Map(); // aliases last only as long as the connection (MQTT 5.0 §3.3.2.3.4)
+    this.nextTopicAlias = 1;
     for (const entry of this.inflight.values()) {
       if (entry.state === 'pubrel') writePubrel(entry.packetId);
       else this.write(entry, true, now);
@@ -224,14 +235,38 @@ export class Session {
   }
 
   private write(entry: Outgoing, dup: boolean, now: number): void {
-    const encoded = entry.message.encode(this.version, entry.qos, entry.retain, entry.subscriptionIds, now);
-    if (encoded.bytes.length > this.limits.maxPacketSize) {
+    const encoded = this.encode(entry.message, entry.qos, entry.retain, entry.subscriptionIds, now);
+    if (encoded === undefined) {
       this.release(entry); // [MQTT-3.1.2-25] discarded for this client, as if acknowledged
       this.counters.dropped++;
       return;
     }
     this.link!.writePublish(encoded, entry.packetId, dup);
     this.counters.sent++;
+  }
+
+  /** The PUBLISH for this client, or undefined when it is over the client's Maximum Packet Size. */
+  private encode(message: Message, qos: QoS, retain: boolean, subscriptionIds: readonly number[] | undefined, now: number): EncodedPublish | undefined {
+    if (this.limits.topicAliasMaximum === 0) {
+      const encoded = message.encode(this.version, qos, retain, subscriptionIds, now);
+      return encoded.bytes.length > this.limits.maxPacketSize ? undefined : encoded;
+    }
+    // Slow path, only with topicAliasOut: the topic once with a new alias, then only the alias.
+    const aliases = this.topicAliases;
+    const topic = message.topic;
+    let alias = aliases.get(topic);
+    const known = alias !== undefined;
+    if (alias !== undefined) aliases.delete(topic);
+    else if (this.nextTopicAlias <= this.limits.topicAliasMaximum) alias = this.nextTopicAlias++; // [MQTT-3.3.2-11]
+    else {
+      const [oldest, reused] = aliases.entries().next().value as [string, number];
+      aliases.delete(oldest);
+      alias = reused;
+    }
+    const encoded = message.encodeAliased(qos, retain, subscriptionIds, now, alias, !known);
+    if (encoded.bytes.length > this.limits.maxPacketSize) return undefined; // not sent: the client does not learn the alias
+    aliases.set(topic, alias);
+    return encoded;
   }
 
   private release(entry: Outgoing): void {

@@ -118,6 +118,49 @@ test('shared subscription: no retained messages are sent on subscribe (MQTT 5.0 
   publisher.destroy();
 });
 
+test('shared subscription: a QoS 1 message unacknowledged by a member whose session ends goes to another member (MQTT 5.0 §4.8.2)', async () => {
+  const topic = unique('shared-redeliver');
+  const a = await v5();
+  await subscribe(a, [sub(`$share/g/${topic}`)]);
+  const publisher = await v5();
+  publisher.send(pub(topic, 'unacked', 1));
+  await publisher.expect('puback');
+  const first = await a.expect('publish');
+  assert.equal(first.payload.toString(), 'unacked');
+  const b = await v5();
+  await subscribe(b, [sub(`$share/g/${topic}`)]);
+  assert.ok(await b.nothingWithin(100));
+  a.destroy(); // Session Expiry Interval 0: the session ends with the connection, A never sent PUBACK
+  const moved = await b.expect('publish');
+  assert.equal(moved.payload.toString(), 'unacked');
+  assert.equal(moved.qos, 1);
+  assert.equal(moved.dup, false);
+  b.send({ type: 'puback', packetId: moved.packetId!, reasonCode: 0 });
+  assert.ok(await b.nothingWithin(100));
+  for (const c of [b, publisher]) c.destroy();
+});
+
+test('shared subscription: a member that keeps its session gets its unacknowledged message again on reconnect, not another member', async () => {
+  const topic = unique('shared-keep');
+  const clientId = unique('keeper');
+  const a = await v5({ clientId, properties: { sessionExpiryInterval: 60 } });
+  await subscribe(a, [sub(`$share/g/${topic}`)]);
+  const publisher = await v5();
+  publisher.send(pub(topic, 'kept', 1));
+  await a.expect('publish');
+  const b = await v5();
+  await subscribe(b, [sub(`$share/g/${topic}`)]);
+  a.destroy();
+  assert.ok(await b.nothingWithin(200));
+  const back = await v5({ clientId, clean: false, properties: { sessionExpiryInterval: 60 } });
+  const again = await back.expect('publish');
+  assert.equal(again.payload.toString(), 'kept');
+  assert.equal(again.dup, true);
+  back.send({ type: 'puback', packetId: again.packetId!, reasonCode: 0 });
+  back.send({ type: 'disconnect', reasonCode: 0, properties: { sessionExpiryInterval: 0 } });
+  for (const c of [b, publisher]) c.destroy();
+});
+
 test('[MQTT-3.8.3-4] No Local on a shared subscription is a protocol error', async () => {
   const client = await v5();
   client.send({ type: 'subscribe', packetId: 1, subscriptions: [sub('$share/g/t', { noLocal: true })] });
@@ -246,6 +289,73 @@ test('a topic alias above Topic Alias Maximum gets DISCONNECT 0x94', async () =>
   client.send(pub('t', 'x', 0, { properties: { topicAlias: 11 } }));
   const packets = await client.closedByBroker();
   assert.equal((packets[0] as { reasonCode: number }).reasonCode, 0x94);
+});
+
+test('topicAliasOut: the broker sends a topic once with an alias, then an empty topic with the alias', async () => {
+  const aliasing = await startBroker({ topicAliasOut: true });
+  try {
+    const client = await RawClient.connected(aliasing.port, { protocolVersion: 5, properties: { topicAliasMaximum: 2 } });
+    await subscribe(client, [sub('a/#', { qos: 0 })]);
+    const publisher = await RawClient.connected(aliasing.port, { protocolVersion: 5 });
+    for (const topic of ['a/1', 'a/1', 'a/2', 'a/3', 'a/2']) publisher.send(pub(topic, topic));
+    const got: [string, number | undefined, string][] = [];
+    for (let i = 0; i < 5; i++) {
+      const p = await client.expect('publish');
+      got.push([p.topic, p.properties?.topicAlias, p.payload.toString()]);
+    }
+    // a/3 reuses the alias of the least recently used topic, a/1
+    assert.deepEqual(got, [
+      ['a/1', 1, 'a/1'],
+      ['', 1, 'a/1'],
+      ['a/2', 2, 'a/2'],
+      ['a/3', 1, 'a/3'],
+      ['', 2, 'a/2'],
+    ]);
+    client.destroy();
+    publisher.destroy();
+  } finally {
+    await aliasing.close();
+  }
+});
+
+test('[MQTT-3.3.2-11] topicAliasOut: no alias for a client without Topic Alias Maximum, none above its maximum', async () => {
+  const aliasing = await startBroker({ topicAliasOut: true });
+  try {
+    const none = await RawClient.connected(aliasing.port, { protocolVersion: 5 });
+    await subscribe(none, [sub('b/#', { qos: 0 })]);
+    const one = await RawClient.connected(aliasing.port, { protocolVersion: 5, properties: { topicAliasMaximum: 1 } });
+    await subscribe(one, [sub('b/#', { qos: 1 })]);
+    const publisher = await RawClient.connected(aliasing.port, { protocolVersion: 5 });
+    for (let i = 0; i < 6; i++) publisher.send(pub(`b/${i % 3}`, `${i}`, 1, { packetId: i + 1 }));
+    for (let i = 0; i < 6; i++) {
+      const plain = await none.expect('publish');
+      assert.equal(plain.topic, `b/${i % 3}`);
+      assert.equal(plain.properties?.topicAlias, undefined);
+      const aliased = await one.expect('publish');
+      assert.equal(aliased.properties?.topicAlias, 1);
+      assert.equal(aliased.topic, `b/${i % 3}`, 'with one alias and a new topic each time, the topic is always sent');
+      one.send({ type: 'puback', packetId: aliased.packetId!, reasonCode: 0 });
+    }
+    for (const c of [none, one, publisher]) c.destroy();
+  } finally {
+    await aliasing.close();
+  }
+});
+
+test('topic aliases toward clients are off by default (topicAliasOut false)', async () => {
+  const topic = unique('noalias');
+  const client = await v5({ properties: { topicAliasMaximum: 10 } });
+  await subscribe(client, [sub(topic, { qos: 0 })]);
+  const publisher = await v5();
+  publisher.send(pub(topic, '1'));
+  publisher.send(pub(topic, '2'));
+  for (let i = 0; i < 2; i++) {
+    const got = await client.expect('publish');
+    assert.equal(got.topic, topic);
+    assert.equal(got.properties?.topicAlias, undefined);
+  }
+  client.destroy();
+  publisher.destroy();
 });
 
 test('user properties, content type, response topic and correlation data are forwarded unchanged', async () => {

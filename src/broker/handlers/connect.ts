@@ -101,7 +101,7 @@ function acceptConnect(channel: Channel, packet: ConnectPacket, clientId: string
   const expiryInterval = v5 ? (packet.properties?.sessionExpiryInterval ?? 0) : packet.clean ? 0 : options.persistentClientExpiration || NEVER_EXPIRES;
   const clientReceiveMaximum = packet.properties?.receiveMaximum ?? 65535;
   const clientMaxPacketSize = packet.properties?.maximumPacketSize ?? Number.MAX_SAFE_INTEGER;
-  const limits = broker.sessionLimits(clientReceiveMaximum, clientMaxPacketSize);
+  const limits = broker.sessionLimits(clientReceiveMaximum, clientMaxPacketSize, v5 ? (packet.properties?.topicAliasMaximum ?? 0) : 0);
   const { session, present } = broker.openSession(clientId, packet.clean, packet.protocolVersion, limits);
   session.expiryInterval = expiryInterval;
 
