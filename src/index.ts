@@ -28,6 +28,7 @@ export function resolveOptions(options: CulexOptions = {}): BrokerOptions {
   return {
     ...brokerDefaults,
     authenticator: allowAll,
+    enhancedAuthenticators: [],
     authorizer: allowAll,
     store: new MemoryStore(),
     logger: silentLogger,
@@ -59,7 +60,8 @@ export { Broker } from './broker/broker.js';
 export type { BrokerOptions } from './broker/options.js';
 export { brokerDefaults } from './broker/options.js';
 export type { Logger, LogType } from './broker/logger.js';
-export type { Authenticator, Authorizer, AuthenticateRequest, AuthenticateResult, ClientIdentity } from './auth/port.js';
+export type { Authenticator, Authorizer, AuthenticateRequest, AuthenticateResult, ClientIdentity, EnhancedAuthenticator, EnhancedAuthRequest, AuthStep } from './auth/port.js';
+export { ScramSha256, scramCredentials, type ScramCredentials } from './auth/scram.js';
 export type { Store, StoredState, StoredSession, StoredMessage, StoredSubscription } from './store/port.js';
 export { MemoryStore } from './store/memory.js';
 export type { Listener, TcpListenerOptions } from './transport/tcp.js';

@@ -25,6 +25,32 @@ export interface Authenticator {
   authenticate(request: AuthenticateRequest): AuthenticateResult | Promise<AuthenticateResult>;
 }
 
+/** What an enhanced authentication method sees first: the CONNECT's (or the AUTH 0x19's) data. */
+export interface EnhancedAuthRequest {
+  readonly clientId: string;
+  readonly username: string | undefined;
+  readonly authenticationData: Buffer | undefined;
+}
+
+/**
+ * One step of an AUTH exchange (MQTT 5.0 §4.12): either the end (reasonCode 0 to accept, else a
+ * failure code ≥ 0x80), or a challenge sent to the client in AUTH 0x18 with the state to continue from.
+ */
+export type AuthStep =
+  | { readonly done: true; readonly reasonCode: number; readonly username?: string; readonly authenticationData?: Buffer }
+  | { readonly done: false; readonly authenticationData: Buffer; readonly state: unknown };
+
+/**
+ * An authentication method named by the client's Authentication Method property (a SASL name such
+ * as "SCRAM-SHA-256"). It replaces the password check for the clients that choose it, and answers
+ * re-authentication (AUTH 0x19) the same way.
+ */
+export interface EnhancedAuthenticator {
+  readonly method: string;
+  start(request: EnhancedAuthRequest): AuthStep | Promise<AuthStep>;
+  continue(state: unknown, authenticationData: Buffer | undefined): AuthStep | Promise<AuthStep>;
+}
+
 export interface Authorizer {
   /** May this client publish to topic? Checked once per inbound PUBLISH (and for its will). */
   canPublish(client: ClientIdentity, topic: string, qos: QoS, retain: boolean): boolean | Promise<boolean>;

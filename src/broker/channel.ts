@@ -13,6 +13,7 @@ import { handleConnect, refuseConnect } from './handlers/connect.js';
 import { handlePublish, handlePuback, handlePubrec, handlePubrel, handlePubcomp } from './handlers/publish.js';
 import { handleSubscribe, handleUnsubscribe } from './handlers/subscribe.js';
 import { handleDisconnect, publishWill } from './handlers/disconnect.js';
+import { handleAuth, type AuthExchange } from './handlers/auth.js';
 
 export type ChannelState = 'awaiting-connect' | 'connected' | 'closed';
 
@@ -33,6 +34,10 @@ export class Channel {
   problemInformation = true;
   /** Session Expiry Interval given on CONNECT was 0 (then DISCONNECT may not raise it, MQTT 5.0 §3.14.2.2.2). */
   connectExpiryWasZero = true;
+  /** The Authentication Method of this connection's CONNECT (v5 enhanced authentication), if any. */
+  authMethod: string | undefined = undefined;
+  /** The AUTH exchange waiting for the client's next AUTH 0x18, if one is in progress. */
+  authExchange: AuthExchange | undefined = undefined;
   private lastActivity = Date.now();
   private timer: NodeJS.Timeout | undefined;
   /** Packets that arrived while an asynchronous check (auth) was pending, in order. */
@@ -162,12 +167,22 @@ export class Channel {
     if (this.keepalive > 0) this.armTimer(this.keepalive * 1500);
   }
 
+  /** Re-authentication named the client anew: later checks see the new username. */
+  setUsername(username: string): void {
+    this.username = username;
+    this.identityCache = undefined;
+  }
+
   describe(): string {
     return this.clientId !== '' ? this.clientId : `<unknown> (${this.link.remoteAddress})`;
   }
 
   private dispatch(packet: Packet): HandlerResult {
     if (this.state === 'awaiting-connect') {
+      if (this.authExchange !== undefined) {
+        if (packet.type === 'auth') return handleAuth(this, packet);
+        return this.fail(ReasonCode.ProtocolError, `${packet.type.toUpperCase()} during the authentication exchange`);
+      }
       if (packet.type !== 'connect') return this.fail(ReasonCode.ProtocolError, `first packet was ${packet.type.toUpperCase()}, not CONNECT [MQTT-3.1.0-1]`);
       return handleConnect(this, packet);
     }
@@ -194,7 +209,7 @@ export class Channel {
       case 'connect':
         return this.fail(ReasonCode.ProtocolError, 'second CONNECT [MQTT-3.1.0-2]');
       case 'auth':
-        return this.fail(ReasonCode.ProtocolError, 'AUTH without an authentication method [MQTT-4.12.0-1]');
+        return handleAuth(this, packet);
       default:
         return this.fail(ReasonCode.ProtocolError, `${packet.type.toUpperCase()} may only be sent by a server`);
     }

@@ -1,7 +1,7 @@
 // Every broker setting in one typed object, with its default. Built from the config file or the API;
 // nothing deeper in the broker reads the environment or a file.
 
-import type { Authenticator, Authorizer } from '../auth/port.js';
+import type { Authenticator, Authorizer, EnhancedAuthenticator } from '../auth/port.js';
 import type { Store } from '../store/port.js';
 import type { Logger } from './logger.js';
 
@@ -56,6 +56,12 @@ export interface BrokerOptions {
   serverReference: string;
   serverMoved: boolean;
   authenticator: Authenticator;
+  /**
+   * MQTT 5.0 enhanced authentication methods (§4.12), by the Authentication Method a client names
+   * on CONNECT; such a client is authenticated by its method instead of `authenticator`. An unknown
+   * method gets CONNACK 0x8C. Default none.
+   */
+  enhancedAuthenticators: readonly EnhancedAuthenticator[];
   authorizer: Authorizer;
   store: Store;
   logger: Logger;

@@ -7,6 +7,7 @@ import { ReasonCode, connackReturnCodeV3, reasonCodeName } from '../../protocol/
 import { validateTopicName } from '../../protocol/validate.js';
 import type { AuthenticateResult } from '../../auth/port.js';
 import type { Channel } from '../channel.js';
+import { runAuthStep, type AuthExchange } from './auth.js';
 import { NEVER_EXPIRES } from '../session.js';
 
 /** Mosquitto's protocol numbers in its connection log line: p1 = 3.1, p2 = 3.1.1, p5 = 5.0. */
@@ -57,6 +58,9 @@ export function handleConnect(channel: Channel, packet: ConnectPacket): void | P
     return acceptConnect(channel, packet, clientId, certificateIdentity, keepalive, { assignedClientId, serverKeepAlive });
   }
 
+  const method = v5 ? packet.properties?.authenticationMethod : undefined;
+  if (method !== undefined) return authenticateEnhanced(channel, packet, clientId, method, keepalive, { assignedClientId, serverKeepAlive });
+
   const result = options.authenticator.authenticate({
     clientId,
     username: packet.username,
@@ -82,6 +86,33 @@ interface ConnackExtras {
   assignedClientId: string | undefined;
   serverKeepAlive: number | undefined;
   responseInformation?: string;
+  authenticationMethod?: string;
+  authenticationData?: Buffer | undefined;
+}
+
+/**
+ * MQTT 5.0 §4.12 enhanced authentication: the method named on CONNECT runs its exchange (AUTH 0x18
+ * both ways) instead of the password check, and its verdict decides the CONNACK.
+ */
+function authenticateEnhanced(channel: Channel, packet: ConnectPacket, clientId: string, method: string, keepalive: number, extras: ConnackExtras): void | Promise<void> {
+  const authenticator = channel.broker.options.enhancedAuthenticators.find((candidate) => candidate.method === method);
+  if (authenticator === undefined) return refuseConnect(channel, ReasonCode.BadAuthenticationMethod, `unsupported authentication method ${method}`); // [MQTT-4.12.0-1]
+  channel.authMethod = method;
+  const exchange: AuthExchange = {
+    authenticator,
+    state: undefined,
+    finish: (step) => {
+      if (channel.state !== 'awaiting-connect') return;
+      if (step.reasonCode !== ReasonCode.Success) {
+        channel.clientId = clientId;
+        channel.broker.options.logger.log('notice', `Client ${clientId} disconnected, not authorised.`);
+        return refuseConnect(channel, step.reasonCode, 'not authorised', true); // [MQTT-4.12.0-4]
+      }
+      // [MQTT-4.12.0-5] the successful CONNACK carries the method
+      acceptConnect(channel, packet, clientId, step.username ?? packet.username, keepalive, { ...extras, authenticationMethod: method, authenticationData: step.authenticationData });
+    },
+  };
+  return runAuthStep(channel, exchange, authenticator.start({ clientId, username: packet.username, authenticationData: packet.properties?.authenticationData }));
 }
 
 function acceptConnect(channel: Channel, packet: ConnectPacket, clientId: string, username: string | undefined, keepalive: number, extras: ConnackExtras): void {
@@ -144,6 +175,8 @@ function connackProperties(channel: Channel, extras: ConnackExtras): Properties 
   if (options.maxPacketSize < 268_435_460) properties.maximumPacketSize = options.maxPacketSize;
   if (options.maxTopicAlias > 0) properties.topicAliasMaximum = options.maxTopicAlias;
   if (extras.responseInformation !== undefined) properties.responseInformation = extras.responseInformation;
+  if (extras.authenticationMethod !== undefined) properties.authenticationMethod = extras.authenticationMethod;
+  if (extras.authenticationData !== undefined) properties.authenticationData = extras.authenticationData;
   return Object.keys(properties).length === 0 ? undefined : properties;
 }
 
