@@ -420,3 +420,27 @@ test('graceful stop: v5 clients get DISCONNECT 0x8B Server shutting down', async
   const packets = await client.closedByBroker();
   assert.equal((packets[0] as { reasonCode: number }).reasonCode, 0x8b);
 });
+
+test('the subscription quota counts the filters of one SUBSCRIBE as they are granted (0x97 Quota exceeded)', async () => {
+  const limited = await startBroker({ maxSubscriptionsPerClient: 2 });
+  const client = await RawClient.connected(limited.port, { protocolVersion: 5 });
+  client.send({ type: 'subscribe', packetId: 1, subscriptions: [sub('one'), sub('two'), sub('three'), sub('one')] });
+  assert.deepEqual((await client.expect('suback')).reasonCodes, [1, 1, 0x97, 1]);
+  client.destroy();
+  await limited.close();
+});
+
+test('a PUBLISH topic with more levels than the limit is refused with 0x90 and not delivered', async () => {
+  const limited = await startBroker({ maxTopicLevels: 3 });
+  const watcher = await RawClient.connected(limited.port, { protocolVersion: 5 });
+  watcher.send({ type: 'subscribe', packetId: 1, subscriptions: [sub('#', { qos: 0 })] });
+  await watcher.expect('suback');
+  const client = await RawClient.connected(limited.port, { protocolVersion: 5 });
+  client.send(pub('a/b/c/d', 'deep', 1));
+  assert.equal((await client.expect('puback')).reasonCode, 0x90);
+  client.send(pub('a/b/c', 'ok', 1, { packetId: 2 }));
+  assert.equal((await watcher.expect('publish')).topic, 'a/b/c');
+  watcher.destroy();
+  client.destroy();
+  await limited.close();
+});

@@ -43,6 +43,9 @@ export function handlePublish(channel: Channel, packet: PublishPacket): void | P
   if (packet.properties?.payloadFormatIndicator === 1 && !isUtf8(packet.payload)) {
     return acknowledge(channel, packet, ReasonCode.PayloadFormatInvalid); // MQTT 5.0 §3.3.2.3.2
   }
+  if (options.maxTopicLevels > 0 && topicLevels(topic) > options.maxTopicLevels) {
+    return acknowledge(channel, packet, ReasonCode.TopicNameInvalid); // accepted by the spec, refused by this server
+  }
   if (options.messageSizeLimit > 0 && packet.payload.length > options.messageSizeLimit) {
     // As Mosquitto: the QoS flow completes, the message is not forwarded.
     options.logger.log('notice', `Dropped too large PUBLISH from ${channel.clientId} (${packet.payload.length} bytes).`);
@@ -88,6 +91,12 @@ function acknowledge(channel: Channel, packet: PublishPacket, reasonCode: number
   const ack: AckPacket<'puback' | 'pubrec'> = { type: packet.qos === 1 ? 'puback' : 'pubrec', packetId };
   if (reasonCode !== ReasonCode.Success) ack.reasonCode = reasonCode;
   channel.link.writePacket(ack, channel.version);
+}
+
+function topicLevels(topic: string): number {
+  let levels = 1;
+  for (let i = 0; i < topic.length; i++) if (topic.charCodeAt(i) === 0x2f) levels++;
+  return levels;
 }
 
 /** What subscribers get: everything the publisher sent but its topic alias (MQTT 5.0 §3.3.2.3.4). */

@@ -12,12 +12,13 @@ type Decision = { subscription: Subscription } | { failure: number };
 export function handleSubscribe(channel: Channel, packet: SubscribePacket): void | Promise<void> {
   const subscriptionId = packet.properties?.subscriptionIdentifiers?.[0];
   const decisions: (Decision | Promise<Decision>)[] = [];
+  const added = new Set<string>();
   let pending = false;
   for (const request of packet.subscriptions) {
     if (request.noLocal && request.filter.startsWith('$share/')) {
       return channel.fail(ReasonCode.ProtocolError, 'No Local on a shared subscription [MQTT-3.8.3-4]');
     }
-    const decision = decide(channel, request, subscriptionId);
+    const decision = decide(channel, request, subscriptionId, added);
     if (decision instanceof Promise) pending = true;
     decisions.push(decision);
   }
@@ -25,16 +26,19 @@ export function handleSubscribe(channel: Channel, packet: SubscribePacket): void
   applySubscribe(channel, packet, decisions as Decision[]);
 }
 
-function decide(channel: Channel, request: SubscriptionRequest, subscriptionId: number | undefined): Decision | Promise<Decision> {
+/** `added` collects the new filters of this SUBSCRIBE that passed the quota, so later ones count them. */
+function decide(channel: Channel, request: SubscriptionRequest, subscriptionId: number | undefined, added: Set<string>): Decision | Promise<Decision> {
   const options = channel.broker.options;
   const session = channel.session!;
   if (validateTopicFilter(request.filter) !== undefined) return { failure: ReasonCode.TopicFilterInvalid };
   const shared = parseSharedFilter(request.filter);
   const topicFilter = shared?.filter ?? request.filter;
   if (options.maxTopicLevels > 0 && topicFilter.split('/').length > options.maxTopicLevels) return { failure: ReasonCode.TopicFilterInvalid };
-  if (options.maxSubscriptionsPerClient > 0 && !session.subscriptions.has(request.filter) && session.subscriptions.size >= options.maxSubscriptionsPerClient) {
+  const isNew = !session.subscriptions.has(request.filter) && !added.has(request.filter);
+  if (options.maxSubscriptionsPerClient > 0 && isNew && session.subscriptions.size + added.size >= options.maxSubscriptionsPerClient) {
     return { failure: ReasonCode.QuotaExceeded };
   }
+  if (isNew) added.add(request.filter);
   const wanted = (request.qos < options.maxQos ? request.qos : options.maxQos) as QoS;
   const make = (granted: number): Decision => {
     if (granted >= 0x80) return { failure: granted };
