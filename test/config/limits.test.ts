@@ -70,8 +70,7 @@ test('max_subscriptions_per_client refuses subscriptions beyond the limit (v5 0x
   const { running, port } = await run(() => 'max_subscriptions_per_client 2\n');
   try {
     const client = await RawClient.connected(port, { protocolVersion: 5 });
-    // One filter per SUBSCRIBE: the broker decides all filters of one packet against the count
-    // before the packet (a known gap, reported to the broker owner), so a single packet may overshoot.
+    // One filter per SUBSCRIBE here; test/broker/mqtt5.test.ts covers several filters in one packet.
     subscribe(client, 1, 'one');
     subscribe(client, 2, 'two');
     subscribe(client, 3, 'three');
