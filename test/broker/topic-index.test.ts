@@ -5,30 +5,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TopicIndex } from '../../src/broker/topic-index.js';
-
-/** The obviously correct matcher the index is checked against. */
-function naiveMatch(filter: string, topic: string): boolean {
-  const f = filter.split('/');
-  const t = topic.split('/');
-  if ((f[0] === '+' || f[0] === '#') && topic.startsWith('$')) return false;
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === '#') return true;
-    if (i >= t.length || (f[i] !== '+' && f[i] !== t[i])) return false;
-  }
-  return f.length === t.length;
-}
-
-/** Small seeded PRNG (mulberry32), so a failing sequence can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { naiveMatch, prng } from '../helpers/random.js';
 
 const sorted = (values: readonly string[]): string[] => [...values].sort();
 

@@ -6,18 +6,10 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Packet, ProtocolVersion, QoS } from '../../src/protocol/packets.js';
 import { encodePacket } from '../../src/protocol/writer.js';
+import { prng } from './random.js';
 
-/** mulberry32: a small seeded generator, so a failing run can be replayed with its seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded generator of test/helpers/random.ts, under the name the robustness tests use. */
+export const seededRandom = prng;
 
 export const randomInt = (random: () => number, below: number): number => Math.floor(random() * below);
 

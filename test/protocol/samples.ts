@@ -264,17 +264,7 @@ export function connectHeader(level: number, flags: number, name = level === 3 ?
 
 // --- seeded PRNG ----------------------------------------------------------------------------------
 
-/** mulberry32: small, fast, good enough to generate test cases reproducibly from a seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from '../helpers/random.js';
 
 /** A fixed seed so that every run is the same; CULEX_SEED=n explores (or replays) another. Printed by the caller. */
 export function testSeed(fixed: number): number {
