@@ -144,6 +144,37 @@ export class Broker {
     this.willTimers.cancel(clientId);
   }
 
+  /**
+   * Checks every client that logged in with a username and password again, after the source of
+   * truth changed (a password file re-read on SIGHUP, say), and disconnects those that no longer pass
+   * — v5 clients with DISCONNECT 0x98 Administrative action — as Mosquitto does after a reload.
+   * Resolves to the number of clients disconnected.
+   */
+  async reauthenticate(): Promise<number> {
+    const checks: Promise<boolean>[] = [];
+    for (const channel of this.channels.values()) {
+      const connect = channel.credentials;
+      if (connect === undefined || channel.state !== 'connected') continue;
+      const verdict = this.options.authenticator.authenticate({
+        clientId: channel.clientId,
+        username: connect.username,
+        password: connect.password,
+        remoteAddress: channel.link.remoteAddress,
+        listener: channel.link.listener,
+        connect,
+      });
+      const apply = (result: { reasonCode: number }): boolean => {
+        if (result.reasonCode === ReasonCode.Success || channel.state !== 'connected') return false;
+        this.options.logger.log('notice', `Client ${channel.clientId} disconnected, no longer authorised.`);
+        channel.disconnect(ReasonCode.AdministrativeAction, 'no longer authorised');
+        return true;
+      };
+      checks.push(verdict instanceof Promise ? verdict.then(apply) : Promise.resolve(apply(verdict)));
+    }
+    const outcomes = await Promise.all(checks);
+    return outcomes.filter(Boolean).length;
+  }
+
   /** Graceful stop: v5 clients get DISCONNECT 0x8B Server shutting down, then every connection closes. */
   async close(): Promise<void> {
     if (this.closing) return;

@@ -2,7 +2,7 @@
 // packets from the transport, dispatches each to its handler, and turns protocol errors into the
 // right CONNACK or DISCONNECT, a log line and a close. It never touches the socket directly.
 
-import type { Packet, ProtocolVersion, Will } from '../protocol/packets.js';
+import type { ConnectPacket, Packet, Properties, ProtocolVersion, Will } from '../protocol/packets.js';
 import type { ProtocolError } from '../protocol/errors.js';
 import { ReasonCode, reasonCodeName } from '../protocol/reason-codes.js';
 import type { ClientIdentity } from '../auth/port.js';
@@ -36,6 +36,11 @@ export class Channel {
   connectExpiryWasZero = true;
   /** The Authentication Method of this connection's CONNECT (v5 enhanced authentication), if any. */
   authMethod: string | undefined = undefined;
+  /**
+   * What a client admitted by the password check logged in with, so that a reload of the password
+   * file can check it again (Broker.reauthenticate). Unset for certificate and enhanced (AUTH) logins.
+   */
+  credentials: ConnectPacket | undefined = undefined;
   /** The AUTH exchange waiting for the client's next AUTH 0x18, if one is in progress. */
   authExchange: AuthExchange | undefined = undefined;
   private lastActivity = Date.now();
@@ -58,6 +63,19 @@ export class Channel {
       remoteAddress: this.link.remoteAddress,
       listener: this.link.listener,
     });
+  }
+
+  /**
+   * The Reason String for an acknowledgement that reports a problem (v5 PUBACK, PUBREC, PUBREL,
+   * PUBCOMP, SUBACK, UNSUBACK): left out when the client set Request Problem Information to 0
+   * [MQTT-3.1.2-29], and when it would make the packet larger than the client's Maximum Packet
+   * Size (MQTT 5.0 §3.4.2.2.2: the longest such ack is 5 bytes plus this property).
+   */
+  problem(reasonString: string): Properties | undefined {
+    if (this.version !== 5 || !this.problemInformation) return undefined;
+    const limit = this.session?.limits.maxPacketSize ?? Number.MAX_SAFE_INTEGER;
+    if (5 + 1 + 3 + Buffer.byteLength(reasonString) + 8 > limit) return undefined;
+    return { reasonString };
   }
 
   /** Called by the transport for each parsed packet; returns false once the channel is closed. */

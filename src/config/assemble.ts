@@ -162,6 +162,8 @@ export async function assemble(config: CulexConfig, overrides: AssembleOverrides
         if ('reloadCertificates' in listener) (listener as SecureListener).reloadCertificates();
       }
       for (const reloadable of reloadables) await reloadable.reload();
+      // As Mosquitto: clients whose credentials the reloaded password file no longer accepts are disconnected.
+      if (passwordFile !== undefined || !config.allowAnonymous) await culex.broker.reauthenticate();
     },
     async close() {
       await closeAll();

@@ -77,6 +77,8 @@ export function handleConnect(channel: Channel, packet: ConnectPacket): void | P
       return refuseConnect(channel, outcome.reasonCode, 'not authorised', true);
     }
     acceptConnect(channel, packet, clientId, outcome.username ?? packet.username, keepalive, { assignedClientId, serverKeepAlive });
+    // Kept for Broker.reauthenticate; the password is copied so it pins no socket buffer, the will is not needed.
+    channel.credentials = { ...packet, clientId, will: undefined, password: packet.password === undefined ? undefined : Buffer.from(packet.password) };
   };
   if (result instanceof Promise) return result.then(finish);
   finish(result);

@@ -41,19 +41,19 @@ export function handlePublish(channel: Channel, packet: PublishPacket): void | P
     return channel.fail(ReasonCode.ReceiveMaximumExceeded, 'more unacknowledged QoS 2 messages than Receive Maximum');
   }
   if (packet.properties?.payloadFormatIndicator === 1 && !isUtf8(packet.payload)) {
-    return acknowledge(channel, packet, ReasonCode.PayloadFormatInvalid); // MQTT 5.0 §3.3.2.3.2
+    return acknowledge(channel, packet, ReasonCode.PayloadFormatInvalid, 'payload is not valid UTF-8'); // MQTT 5.0 §3.3.2.3.2
   }
   if (options.maxTopicLevels > 0 && topicLevels(topic) > options.maxTopicLevels) {
-    return acknowledge(channel, packet, ReasonCode.TopicNameInvalid); // accepted by the spec, refused by this server
+    return acknowledge(channel, packet, ReasonCode.TopicNameInvalid, `topic has more than ${options.maxTopicLevels} levels`); // accepted by the spec, refused by this server
   }
   if (options.messageSizeLimit > 0 && packet.payload.length > options.messageSizeLimit) {
     // As Mosquitto: the QoS flow completes, the message is not forwarded.
     options.logger.log('notice', `Dropped too large PUBLISH from ${channel.clientId} (${packet.payload.length} bytes).`);
-    return acknowledge(channel, packet, ReasonCode.ImplementationSpecificError);
+    return acknowledge(channel, packet, ReasonCode.ImplementationSpecificError, `payload larger than message_size_limit (${options.messageSizeLimit} bytes)`);
   }
   if (topic.startsWith('$')) {
     // As Mosquitto: clients never publish into $SYS, and "$share/..." is not a topic name.
-    if (topic.startsWith('$SYS/') || topic === '$SYS' || topic.startsWith('$share/')) return acknowledge(channel, packet, ReasonCode.NotAuthorized);
+    if (topic.startsWith('$SYS/') || topic === '$SYS' || topic.startsWith('$share/')) return acknowledge(channel, packet, ReasonCode.NotAuthorized, `clients may not publish to ${topic.startsWith('$share/') ? '$share' : '$SYS'}`);
   }
 
   const allowed = options.authorizer.canPublish(channel.identity, topic, packet.qos, packet.retain);
@@ -67,7 +67,7 @@ function routePublish(channel: Channel, packet: PublishPacket, topic: string, al
   if (!allowed) {
     // As Mosquitto: a denied PUBLISH is acknowledged (0x87 in v5) and dropped.
     broker.options.logger.log('debug', `Denied PUBLISH from ${channel.clientId} (d${packet.dup ? 1 : 0}, q${packet.qos}, r${packet.retain ? 1 : 0}, m${packet.packetId ?? 0}, '${topic}', ... (${packet.payload.length} bytes))`);
-    return acknowledge(channel, packet, ReasonCode.NotAuthorized);
+    return acknowledge(channel, packet, ReasonCode.NotAuthorized, 'not authorised to publish to this topic');
   }
   const now = Date.now();
   const expiry = packet.properties?.messageExpiryInterval;
@@ -84,12 +84,16 @@ function routePublish(channel: Channel, packet: PublishPacket, topic: string, al
 }
 
 /** PUBACK for QoS 1, PUBREC for QoS 2 (remembering the id until PUBREL); nothing for QoS 0. */
-function acknowledge(channel: Channel, packet: PublishPacket, reasonCode: number): void {
+function acknowledge(channel: Channel, packet: PublishPacket, reasonCode: number, problem?: string): void {
   if (packet.qos === 0 || channel.state === 'closed') return;
   const packetId = packet.packetId!;
   if (packet.qos === 2 && reasonCode < 0x80) channel.session!.incomingQos2.add(packetId);
   const ack: AckPacket<'puback' | 'pubrec'> = { type: packet.qos === 1 ? 'puback' : 'pubrec', packetId };
   if (reasonCode !== ReasonCode.Success) ack.reasonCode = reasonCode;
+  if (problem !== undefined) {
+    const properties = channel.problem(problem);
+    if (properties !== undefined) ack.properties = properties;
+  }
   channel.link.writePacket(ack, channel.version);
 }
 
@@ -116,14 +120,22 @@ export function handlePubrec(channel: Channel, packet: AckPacket<'pubrec'>): voi
   const known = channel.session!.received(packet.packetId, failed, Date.now());
   if (failed) return;
   const pubrel: AckPacket<'pubrel'> = { type: 'pubrel', packetId: packet.packetId };
-  if (!known && channel.version === 5) pubrel.reasonCode = ReasonCode.PacketIdentifierNotFound;
+  if (!known && channel.version === 5) {
+    pubrel.reasonCode = ReasonCode.PacketIdentifierNotFound;
+    const properties = channel.problem(`no QoS 2 message in flight with packet id ${packet.packetId}`);
+    if (properties !== undefined) pubrel.properties = properties;
+  }
   channel.link.writePacket(pubrel, channel.version); // [MQTT-4.3.3-4]
 }
 
 export function handlePubrel(channel: Channel, packet: AckPacket<'pubrel'>): void {
   const known = channel.session!.incomingQos2.delete(packet.packetId);
   const pubcomp: AckPacket<'pubcomp'> = { type: 'pubcomp', packetId: packet.packetId };
-  if (!known && channel.version === 5) pubcomp.reasonCode = ReasonCode.PacketIdentifierNotFound;
+  if (!known && channel.version === 5) {
+    pubcomp.reasonCode = ReasonCode.PacketIdentifierNotFound;
+    const properties = channel.problem(`no QoS 2 message received with packet id ${packet.packetId}`);
+    if (properties !== undefined) pubcomp.properties = properties;
+  }
   channel.link.writePacket(pubcomp, channel.version); // [MQTT-4.3.3-11]
 }
 

@@ -1,7 +1,7 @@
 // SUBSCRIBE → SUBACK (then the matching retained messages), UNSUBSCRIBE → UNSUBACK.
 
 import type { QoS, SubackPacket, SubscribePacket, SubscriptionRequest, UnsubackPacket, UnsubscribePacket } from '../../protocol/packets.js';
-import { ReasonCode, SubackFailure } from '../../protocol/reason-codes.js';
+import { ReasonCode, SubackFailure, reasonCodeName } from '../../protocol/reason-codes.js';
 import { parseSharedFilter, validateTopicFilter } from '../../protocol/validate.js';
 import type { Channel } from '../channel.js';
 import type { Subscription } from '../session.js';
@@ -67,10 +67,13 @@ function applySubscribe(channel: Channel, packet: SubscribePacket, decisions: re
   const logger = broker.options.logger;
   const v5 = channel.version === 5;
   const reasonCodes: number[] = [];
+  const refused: string[] = [];
   const fresh: { subscription: Subscription; existed: boolean }[] = [];
-  for (const decision of decisions) {
+  for (let i = 0; i < decisions.length; i++) {
+    const decision = decisions[i]!;
     if ('failure' in decision) {
       reasonCodes.push(v5 ? decision.failure : SubackFailure); // [MQTT-3.9.3-2]
+      if (v5) refused.push(`'${packet.subscriptions[i]!.filter}': ${reasonCodeName(decision.failure)}`);
       continue;
     }
     const subscription = decision.subscription;
@@ -83,6 +86,10 @@ function applySubscribe(channel: Channel, packet: SubscribePacket, decisions: re
     if (logger.enabled('subscribe')) logger.log('subscribe', `${channel.clientId} ${subscription.qos} ${subscription.filter}`);
   }
   const suback: SubackPacket = { type: 'suback', packetId: packet.packetId, reasonCodes }; // [MQTT-3.8.4-1][MQTT-3.9.3-1]
+  if (refused.length > 0) {
+    const properties = channel.problem(`refused ${refused.join(', ')}`);
+    if (properties !== undefined) suback.properties = properties;
+  }
   channel.link.writePacket(suback, channel.version);
 
   const now = Date.now();
@@ -116,6 +123,13 @@ export function handleUnsubscribe(channel: Channel, packet: UnsubscribePacket): 
     if (logger.enabled('unsubscribe')) logger.log('unsubscribe', `${channel.clientId} ${filter}`);
   }
   const unsuback: UnsubackPacket = { type: 'unsuback', packetId: packet.packetId }; // [MQTT-3.10.4-4]
-  if (channel.version === 5) unsuback.reasonCodes = reasonCodes;
+  if (channel.version === 5) {
+    unsuback.reasonCodes = reasonCodes;
+    const missing = packet.filters.filter((_filter, i) => reasonCodes[i] === ReasonCode.NoSubscriptionExisted);
+    if (missing.length > 0) {
+      const properties = channel.problem(`no subscription existed for ${missing.map((filter) => `'${filter}'`).join(', ')}`);
+      if (properties !== undefined) unsuback.properties = properties;
+    }
+  }
   channel.link.writePacket(unsuback, channel.version);
 }
