@@ -46,7 +46,7 @@ export interface ProcessResult {
 export interface StartOptions {
   /** Written to stdin, which is then closed; stdin is closed at once when absent. */
   readonly input?: string | Buffer;
-  /** Kill the process (SIGKILL) if it runs longer; the result then has signal 'SIGKILL'. */
+  /** Kill the process (SIGKILL) if it runs longer (default 90 s); the result then has signal 'SIGKILL'. */
   readonly timeoutMs?: number;
 }
 
@@ -66,7 +66,8 @@ export class RunningProcess {
     this.child.stderr!.on('data', (chunk: Buffer) => this.#stderr.push(chunk));
     this.child.stdin!.on('error', () => {}); // the process may exit before reading its input
     this.child.stdin!.end(options.input ?? '');
-    const timer = setTimeout(() => this.kill('SIGKILL'), options.timeoutMs ?? 30_000);
+    // The default bound is generous: on a loaded 2-core machine starting node alone can take seconds.
+    const timer = setTimeout(() => this.kill('SIGKILL'), options.timeoutMs ?? 90_000);
     this.#exit = new Promise((resolve) => {
       this.child.once('close', (code, signal) => {
         clearTimeout(timer);
