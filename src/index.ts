@@ -65,6 +65,9 @@ export { ScramSha256, scramCredentials, type ScramCredentials } from './auth/scr
 export type { Store, StoredState, StoredSession, StoredMessage, StoredSubscription } from './store/port.js';
 export { MemoryStore } from './store/memory.js';
 export type { Listener, TcpListenerOptions } from './transport/tcp.js';
-export { StreamLogger } from './observability/log.js';
+export { StreamLogger, DestinationLogger, StreamSink, type LogSink } from './observability/log.js';
+export { SysTopics, type SysTopicsOptions } from './observability/sys-topics.js';
+export { readFigures, type BrokerFigures } from './observability/figures.js';
+export { startMetricsServer, renderMetrics, type MetricsServer, type MetricsServerOptions } from './observability/metrics.js';
 export * from './protocol/packets.js';
 export { ReasonCode } from './protocol/reason-codes.js';

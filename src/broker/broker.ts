@@ -13,10 +13,26 @@ import { Router } from './router.js';
 import { NEVER_EXPIRES, Session, type SessionCounters, type SessionLimits } from './session.js';
 import { Timers } from './timers.js';
 
+/**
+ * Counters since start, read by $SYS and /metrics. Each is a plain integer incremented where the
+ * event happens: no allocation, no callback on the hot path.
+ */
 export interface BrokerStats extends SessionCounters {
+  /** Sockets accepted (Mosquitto's load/sockets). */
   connectionsTotal: number;
+  /** Successful CONNECTs (Mosquitto's load/connections). */
+  clientsAccepted: number;
+  /** Most connections open at once. */
   maxConnected: number;
+  /** Most sessions (connected or not) at once: $SYS/broker/clients/maximum. */
+  maxClients: number;
+  /** Disconnected sessions that reached their expiry. */
+  clientsExpired: number;
+  /** MQTT packets of every type received and sent. */
+  messagesReceived: number;
+  messagesSent: number;
   publishReceived: number;
+  publishBytesReceived: number;
   bytesReceived: number;
   bytesSent: number;
 }
@@ -32,12 +48,21 @@ export class Broker {
   readonly stats: BrokerStats = {
     dropped: 0,
     sent: 0,
+    publishBytesSent: 0,
     connectionsTotal: 0,
+    clientsAccepted: 0,
     maxConnected: 0,
+    maxClients: 0,
+    clientsExpired: 0,
+    messagesReceived: 0,
+    messagesSent: 0,
     publishReceived: 0,
+    publishBytesReceived: 0,
     bytesReceived: 0,
     bytesSent: 0,
   };
+  /** When the broker was created (epoch ms), for $SYS/broker/uptime. */
+  readonly startedAt = Date.now();
   readonly router: Router;
   readonly retained = new RetainedMessages();
   /** Every session, connected or not, by client id. */
@@ -108,6 +133,7 @@ export class Broker {
     if (existing !== undefined) this.discardSession(existing);
     const session = new Session(clientId, version, limits, this.stats);
     this.sessions.set(clientId, session);
+    if (this.sessions.size > this.stats.maxClients) this.stats.maxClients = this.sessions.size;
     return { session, present: false }; // [MQTT-3.2.2-2]
   }
 
@@ -121,7 +147,9 @@ export class Broker {
     }
     if (expiry === NEVER_EXPIRES) return;
     this.expiryTimers.schedule(session.clientId, expiry * 1000, () => {
-      if (this.sessions.get(session.clientId) === session && session.link === null) this.endSession(session);
+      if (this.sessions.get(session.clientId) !== session || session.link !== null) return;
+      this.stats.clientsExpired++;
+      this.endSession(session);
     });
   }
 

@@ -81,6 +81,7 @@ export class Channel {
   /** Called by the transport for each parsed packet; returns false once the channel is closed. */
   handlePacket(packet: Packet): boolean {
     if (this.state === 'closed') return false;
+    this.broker.stats.messagesReceived++;
     this.lastActivity = Date.now();
     if (this.backlog !== null) {
       this.backlog.push(packet);

@@ -6,15 +6,29 @@ import { TopicTree } from './topic-tree.js';
 
 export class RetainedMessages {
   private readonly tree = new TopicTree<Message>();
+  /** Payload bytes held, kept as a running total for $SYS/broker/store/messages/bytes. */
+  private payloadBytes = 0;
 
   get size(): number {
     return this.tree.size;
   }
 
+  get bytes(): number {
+    return this.payloadBytes;
+  }
+
   /** Stores or clears the topic's retained message; returns true when the set changed. */
   update(message: Message): boolean {
-    if (message.payload.length === 0) return this.tree.delete(message.topic) !== undefined;
-    this.tree.set(message.topic, message);
+    if (message.payload.length === 0) return this.remove(message.topic);
+    const previous = this.tree.set(message.topic, message);
+    this.payloadBytes += message.payload.length - (previous?.payload.length ?? 0);
+    return true;
+  }
+
+  private remove(topic: string): boolean {
+    const previous = this.tree.delete(topic);
+    if (previous === undefined) return false;
+    this.payloadBytes -= previous.payload.length;
     return true;
   }
 
@@ -26,7 +40,7 @@ export class RetainedMessages {
       if (message.isExpired(now)) expired.push(topic);
       else found.push(message);
     });
-    for (const topic of expired) this.tree.delete(topic);
+    for (const topic of expired) this.remove(topic);
     return found;
   }
 

@@ -56,7 +56,9 @@ export interface SessionLimits {
 export interface SessionCounters {
   /** Messages dropped because a queue or a socket backlog was full, or a packet too large. */
   dropped: number;
+  /** PUBLISH packets sent to clients, and their payload bytes. */
   sent: number;
+  publishBytesSent: number;
 }
 
 export class Session {
@@ -96,6 +98,13 @@ export class Session {
     this.limits = limits;
   }
 
+  /** Payload bytes of the messages queued and in flight for this client. */
+  get storedBytes(): number {
+    let bytes = this.queuedBytes;
+    for (const entry of this.inflight.values()) bytes += entry.message.payload.length;
+    return bytes;
+  }
+
   get queuedCount(): number {
     return this.queue.length - this.queueHead;
   }
@@ -119,6 +128,7 @@ export class Session {
       }
       link.writePublish(encoded, 0, false);
       this.counters.sent++;
+      this.counters.publishBytesSent += message.payload.length;
       return;
     }
     const entry: Outgoing = { message, qos, retain, subscriptionIds, group, packetId: 0, state: 'queued' };
@@ -243,6 +253,7 @@ export class Session {
     }
     this.link!.writePublish(encoded, entry.packetId, dup);
     this.counters.sent++;
+    this.counters.publishBytesSent += entry.message.payload.length;
   }
 
   /** The PUBLISH for this client, or undefined when it is over the client's Maximum Packet Size. */

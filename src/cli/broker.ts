@@ -98,7 +98,13 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write('Configuration file is OK.\n');
     return 0;
   }
-  const logger = configuredLogger(config, args.verbose);
+  let logger: Logger;
+  try {
+    logger = configuredLogger(config, args.verbose);
+  } catch (error) {
+    process.stderr.write(`Error: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1; // as Mosquitto when log_dest file cannot be opened
+  }
   logger.log('notice', `culex version ${version()} starting`);
   if (args.configFile !== undefined) logger.log('notice', `Config loaded from ${args.configFile}.`);
   let running: AssembledBroker;

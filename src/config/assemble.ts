@@ -2,15 +2,21 @@
 // listeners. The one place that imports concrete adapters (password file, ACL file, TCP, TLS,
 // WebSocket, log files); everything else sees only the ports.
 
-import { createWriteStream, unlinkSync, writeFileSync } from 'node:fs';
+import { unlinkSync, writeFileSync } from 'node:fs';
 import { createBroker, type Culex } from '../index.js';
 import type { Authenticator, Authorizer } from '../auth/port.js';
 import { allowAll } from '../auth/port.js';
 import { refuseAnonymous } from '../auth/anonymous.js';
 import { PasswordFile } from '../auth/password-file.js';
 import { AclFile } from '../auth/acl-file.js';
-import type { Logger, LogType } from '../broker/logger.js';
-import { StreamLogger, allLogTypes, defaultLogTypes } from '../observability/log.js';
+import type { Logger } from '../broker/logger.js';
+import { DestinationLogger, StreamSink, allLogTypes, defaultLogTypes, type LogSink } from '../observability/log.js';
+import { FileSink } from '../observability/log-file.js';
+import { SyslogSink } from '../observability/syslog.js';
+import { TopicSink } from '../observability/log-topic.js';
+import { SysTopics } from '../observability/sys-topics.js';
+import { startMetricsServer, type MetricsServer } from '../observability/metrics.js';
+import { version } from '../cli/version.js';
 import { listenTcp, type Listener } from '../transport/tcp.js';
 import { listenTls, type SecureListener, type TlsSettings } from '../transport/tls.js';
 import { listenWebSocket } from '../transport/websocket.js';
@@ -31,7 +37,9 @@ export interface AssembledBroker {
   readonly culex: Culex;
   readonly listeners: readonly Listener[];
   readonly logger: Logger;
-  /** SIGHUP: certificates, password file and ACL file are read again; connections stay. */
+  /** The HTTP admin endpoint, when metrics_listener is configured. */
+  readonly metrics: MetricsServer | undefined;
+  /** SIGHUP: certificates, password file and ACL file are read again, log files reopened; connections stay. */
   reload(): Promise<void>;
   close(): Promise<void>;
 }
@@ -40,50 +48,28 @@ interface Reloadable {
   reload(): Promise<void>;
 }
 
-const connectionMessage = /^(New connection from |New client connected from |Client \S+ disconnected)/;
-
-/** Mosquitto's connection_messages false: the per-connection lines are left out of the log. */
-class WithoutConnectionMessages implements Logger {
-  constructor(private readonly inner: Logger) {}
-  enabled(type: LogType): boolean {
-    return this.inner.enabled(type);
-  }
-  log(type: LogType, message: string): void {
-    if (!connectionMessage.test(message)) this.inner.log(type, message);
-  }
-}
-
-/** Every line to every destination (log_dest may repeat). */
-class FanOutLogger implements Logger {
-  constructor(private readonly loggers: readonly Logger[]) {}
-  enabled(type: LogType): boolean {
-    return this.loggers.some((logger) => logger.enabled(type));
-  }
-  log(type: LogType, message: string): void {
-    for (const logger of this.loggers) logger.log(type, message);
-  }
-}
-
-export function configuredLogger(config: CulexConfig, verbose = false): Logger {
+/** The log a configuration describes: its destinations, filtered by log_type. */
+export function configuredLogger(config: CulexConfig, verbose = false): DestinationLogger {
   const types = verbose ? allLogTypes : (config.log.types ?? defaultLogTypes);
-  const stream = (destination: LogDestination): NodeJS.WritableStream | undefined => {
+  const timestamp = config.log.timestamp;
+  const sink = (destination: LogDestination): LogSink | undefined => {
     switch (destination.kind) {
       case 'stdout':
-        return process.stdout;
+        return new StreamSink(process.stdout, timestamp);
       case 'stderr':
-        return process.stderr;
+        return new StreamSink(process.stderr, timestamp);
       case 'file':
-        return createWriteStream(destination.path, { flags: 'a' });
+        return new FileSink(destination.path, timestamp);
+      case 'syslog':
+        return new SyslogSink({ facility: config.log.facility, tag: 'culex' });
+      case 'topic':
+        return new TopicSink(timestamp);
       case 'none':
         return undefined;
     }
   };
-  const loggers = config.log.destinations.flatMap((destination) => {
-    const out = stream(destination);
-    return out === undefined ? [] : [new StreamLogger({ types, stream: out, timestamp: config.log.timestamp })];
-  });
-  const logger: Logger = loggers.length === 1 ? loggers[0]! : new FanOutLogger(loggers);
-  return config.log.connectionMessages ? logger : new WithoutConnectionMessages(logger);
+  const sinks = config.log.destinations.flatMap((destination) => sink(destination) ?? []);
+  return new DestinationLogger(types, sinks, config.log.connectionMessages);
 }
 
 function tlsSettings(listener: ListenerConfig): TlsSettings | undefined {
@@ -132,9 +118,15 @@ export async function assemble(config: CulexConfig, overrides: AssembleOverrides
   const authorizer: Authorizer = aclFile ?? allowAll;
 
   const culex = createBroker({ ...config.limits, authenticator, authorizer, logger });
+  const destinations = logger instanceof DestinationLogger ? logger : undefined;
+  for (const sink of destinations?.sinks ?? []) if (sink instanceof TopicSink) sink.attach(culex.broker);
+  const sys = new SysTopics(culex.broker, { interval: config.sysInterval, version: `culex version ${version()}` });
   const listeners: Listener[] = [];
+  let metrics: MetricsServer | undefined;
   const closeAll = async (): Promise<void> => {
+    sys.stop();
     const closing = listeners.map((listener) => listener.close());
+    if (metrics !== undefined) closing.push(metrics.close());
     await culex.close();
     await Promise.all(closing);
   };
@@ -144,6 +136,11 @@ export async function assemble(config: CulexConfig, overrides: AssembleOverrides
       if (overrides.ports !== undefined && overrides.ports.length > 0) logger.log('warning', 'Warning: -p is ignored because the configuration file defines listeners.');
       for (const listener of config.listeners) listeners.push(await openListener(culex, listener, logger));
     }
+    if (config.metricsListener !== undefined) {
+      metrics = await startMetricsServer(culex.broker, { port: config.metricsListener.port, host: config.metricsListener.address });
+      logger.log('notice', `Opening metrics listener (HTTP /metrics, /healthz) on ${metrics.address} port ${metrics.port}.`);
+    }
+    sys.start();
   } catch (error) {
     await closeAll();
     throw error;
@@ -157,7 +154,9 @@ export async function assemble(config: CulexConfig, overrides: AssembleOverrides
     culex,
     listeners,
     logger,
+    metrics,
     async reload() {
+      destinations?.reopen();
       for (const listener of listeners) {
         if ('reloadCertificates' in listener) (listener as SecureListener).reloadCertificates();
       }
@@ -167,6 +166,7 @@ export async function assemble(config: CulexConfig, overrides: AssembleOverrides
     },
     async close() {
       await closeAll();
+      destinations?.close();
       if (config.pidFile !== undefined) {
         try {
           unlinkSync(config.pidFile);

@@ -35,7 +35,21 @@ export interface ListenerConfig {
   readonly source: SourceLocation;
 }
 
-export type LogDestination = { readonly kind: 'stdout' } | { readonly kind: 'stderr' } | { readonly kind: 'file'; readonly path: string } | { readonly kind: 'none' };
+export type LogDestination =
+  | { readonly kind: 'stdout' }
+  | { readonly kind: 'stderr' }
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'syslog' }
+  | { readonly kind: 'topic' }
+  | { readonly kind: 'none' };
+
+/** Culex-only metrics_listener: the HTTP admin endpoint (/metrics, /healthz). */
+export interface MetricsListenerConfig {
+  readonly port: number;
+  /** Default 127.0.0.1: the figures are for the operator, not the network. */
+  readonly address: string;
+  readonly source: SourceLocation;
+}
 
 /** The broker limits a config file can set; unset ones keep brokerDefaults. */
 export interface ConfiguredLimits {
@@ -77,9 +91,13 @@ export interface CulexConfig {
     readonly types: readonly LogType[] | undefined;
     readonly timestamp: boolean;
     readonly connectionMessages: boolean;
+    /** syslog facility number for log_dest syslog: 3 (daemon) unless log_facility N gives local N (16 + N). */
+    readonly facility: number;
   };
+  /** Culex-only; undefined = no HTTP admin endpoint (the default). */
+  readonly metricsListener: MetricsListenerConfig | undefined;
   readonly pidFile: string | undefined;
-  /** Seconds between $SYS updates; 0 = off. Stored; $SYS is another issue. */
+  /** Seconds between $SYS updates; 0 = off. */
   readonly sysInterval: number;
   /** Stored for the persistence issue. */
   readonly persistence: boolean;

@@ -7,7 +7,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { LogType } from '../broker/logger.js';
-import type { ConfiguredLimits, CulexConfig, ListenerConfig, LogDestination, SourceLocation } from './config.js';
+import type { ConfiguredLimits, CulexConfig, ListenerConfig, LogDestination, MetricsListenerConfig, SourceLocation } from './config.js';
 import { mosquittoOnlyOptions } from './unsupported-options.js';
 
 /** A configuration problem, printed as `Error: <message>` then `Error found at <file>:<line>.` */
@@ -140,6 +140,8 @@ class Reader {
   logTypes: Set<LogType> | undefined;
   logTimestamp = true;
   connectionMessages = true;
+  logFacility = 3; // LOG_DAEMON
+  metricsListener: MetricsListenerConfig | undefined;
   pidFile: string | undefined;
   sysInterval = 10;
   persistence = false;
@@ -322,6 +324,19 @@ class Reader {
       case 'connection_messages':
         this.connectionMessages = line.bool();
         return;
+      case 'log_facility':
+        // as Mosquitto: N selects LOG_LOCALN (facility 16 + N)
+        this.logFacility = 16 + line.int(0, 7);
+        return;
+      case 'metrics_listener': {
+        // Culex-only: metrics_listener PORT [ADDRESS], the HTTP /metrics and /healthz endpoint
+        if (this.metricsListener !== undefined) line.fail('Duplicate metrics_listener value in configuration.');
+        const port = line.int(1, 65535);
+        const address = line.token() ?? '127.0.0.1';
+        if (line.token() !== undefined) line.fail('metrics_listener takes a port and an optional address.');
+        this.metricsListener = { port, address, source: line.location };
+        return;
+      }
       case 'pid_file':
         this.pidFile = this.once(line);
         return;
@@ -366,11 +381,11 @@ class Reader {
   private logDest(line: Line): void {
     const kind = line.requiredToken();
     let destination: LogDestination;
-    if (kind === 'stdout' || kind === 'stderr' || kind === 'none') destination = { kind };
+    if (kind === 'stdout' || kind === 'stderr' || kind === 'none' || kind === 'syslog' || kind === 'topic') destination = { kind };
     else if (kind === 'file') {
       const path = line.string();
       destination = { kind, path };
-    } else if (kind === 'syslog' || kind === 'topic' || kind === 'dlt') {
+    } else if (kind === 'dlt') {
       return line.fail(`log_dest ${kind} is not supported by Culex.`);
     } else {
       return line.fail(`Invalid log_dest value (${kind}).`);
@@ -447,7 +462,9 @@ class Reader {
         types: this.logTypes === undefined ? undefined : [...this.logTypes],
         timestamp: this.logTimestamp,
         connectionMessages: this.connectionMessages,
+        facility: this.logFacility,
       },
+      metricsListener: this.metricsListener,
       pidFile: this.pidFile,
       sysInterval: this.sysInterval,
       persistence: this.persistence,

@@ -71,11 +71,13 @@ export class SocketConnection implements ClientLink, ByteSink {
 
   writePacket(packet: Packet, version: ProtocolVersion): void {
     if (this.closed) return;
+    this.broker.stats.messagesSent++;
     this.outbox.push(encodePacket(packet, version));
   }
 
   writePublish(encoded: EncodedPublish, packetId: number, dup: boolean): void {
     if (this.closed) return;
+    this.broker.stats.messagesSent++;
     if (encoded.packetIdOffset < 0) {
       this.outbox.push(encoded.bytes); // QoS 0: every subscriber shares the same bytes
       return;

@@ -157,6 +157,7 @@ function acceptConnect(channel: Channel, packet: ConnectPacket, clientId: string
   }
   channel.link.writePacket(connack, packet.protocolVersion);
 
+  broker.stats.clientsAccepted++;
   const user = username === undefined ? '' : `, u'${username}'`;
   options.logger.log(
     'information',

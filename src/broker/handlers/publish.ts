@@ -75,6 +75,7 @@ function routePublish(channel: Channel, packet: PublishPacket, topic: string, al
   const payload = packet.retain ? Buffer.from(packet.payload) : packet.payload;
   const message = new Message(topic, payload, packet.qos, packet.retain, forwardedProperties(packet.properties), expiry === undefined ? 0 : now + expiry * 1000, channel.clientId, now);
   broker.stats.publishReceived++;
+  broker.stats.publishBytesReceived += packet.payload.length;
   const receivers = broker.route(message, now);
   if (packet.qos === 0) return;
   const reason = receivers === 0 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success;
