@@ -181,9 +181,9 @@ test('log_dest syslog: records go through logger(1) with <facility·8+severity>,
   const sink = new SyslogSink({ facility: daemonFacility, tag: 'culex', socket: socketPath });
   const local3 = new SyslogSink({ facility: 16 + 3, tag: 'culex', socket: socketPath });
   try {
-    sink.write('error', 'Error: something failed', 0);
-    sink.write('notice', 'New connection from 127.0.0.1:5000 on port 1883.', 0);
-    local3.write('information', 'New client connected from 127.0.0.1:5000 as c (p2, c1, k60).', 0);
+    sink.write('error', 'Error: something failed');
+    sink.write('notice', 'New connection from 127.0.0.1:5000 on port 1883.');
+    local3.write('information', 'New client connected from 127.0.0.1:5000 as c (p2, c1, k60).');
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline && receiver.records().length < 3) await new Promise((resolve) => setTimeout(resolve, 50));
     const records = receiver.records();
