@@ -124,6 +124,16 @@ describe('password file', () => {
     assert.match(logger.lines[0]!, /argon2id.*Node >= 24\.7/);
   });
 
+  test('a $argon2id$ hash made by another implementation (argon2-cffi) verifies where crypto.argon2 exists (Node >= 24.7)', async (t) => {
+    if (!argon2Available) return t.skip(`Node ${process.versions.node} has no crypto.argon2; the Node 24 run of the suite covers this`);
+    // PasswordHasher(time_cost=1, memory_cost=47104, parallelism=1).hash('culex-argon') from Debian's python3-argon2
+    const entry = 'cy:$argon2id$v=19$m=47104,t=1,p=1$wcORJgjRAHLvLa1eSDI6Aw$yKz4KFOcGoO7ttOxHlQh5fSoWvkaDAQWalMPCDqW1Fs';
+    const file = await PasswordFile.load(fileWith([entry]), quick);
+    assert.equal(file.size, 1);
+    assert.equal(await codeFor(file, 'cy', 'culex-argon'), 0);
+    assert.equal(await codeFor(file, 'cy', 'culex-argon2'), 0x87);
+  });
+
   test('reload picks up users added to the file', async () => {
     const path = fileWith([vector[0]!]);
     const file = await PasswordFile.load(path, quick);
