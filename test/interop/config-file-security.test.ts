@@ -1,5 +1,6 @@
-// One Mosquitto configuration — a listener, allow_anonymous false, a password file made by Debian's
-// mosquitto_passwd and an ACL file for the sensor fleet — run unchanged by `culex broker -c FILE`
+// One Mosquitto configuration — a TLS listener (certificates made by openssl), allow_anonymous false,
+// a password file made by Debian's mosquitto_passwd and an ACL file for the sensor fleet — run
+// unchanged by `culex broker -c FILE`
 // and by Debian's `mosquitto -c FILE`; the same mosquitto_pub / mosquitto_sub actions must give the
 // same answers on both (exit codes, and which messages a subscriber sees).
 import assert from 'node:assert/strict';
@@ -12,6 +13,7 @@ import { startCulexBroker, waitForPort } from '../helpers/broker-process.js';
 import { findFreePort } from '../helpers/ports.js';
 import { runTool, startTool, subscribed, withoutTrace, type RunningProcess } from '../helpers/processes.js';
 import { needTools, toolPath } from '../helpers/tools.js';
+import { makeCertificates, type TestCertificates } from '../helpers/certificates.js';
 
 const passwords: Readonly<Record<string, string>> = { sensor1: 'pw-s1', sensor2: 'pw-s2', recorder: 'pw-rec', admin: 'pw-adm' };
 
@@ -36,14 +38,14 @@ interface Answers {
   readonly sensor2Saw: string[];
 }
 
-function writeFleetConfig(dir: string, port: number): string {
+function writeFleetConfig(dir: string, port: number, certs: TestCertificates): string {
   const passwordFile = join(dir, 'passwd');
   const passwd = toolPath('mosquitto_passwd') ?? 'mosquitto_passwd';
   for (const [index, [user, password]] of Object.entries(passwords).entries()) {
     execFileSync(passwd, [...(index === 0 ? ['-c'] : []), '-b', passwordFile, user, password]);
   }
   writeFileSync(join(dir, 'acl'), aclText);
-  const lines = [`listener ${port} 127.0.0.1`, 'allow_anonymous false', `password_file ${passwordFile}`, `acl_file ${join(dir, 'acl')}`, 'log_dest none'];
+  const lines = [`listener ${port} 127.0.0.1`, `certfile ${certs.serverCert}`, `keyfile ${certs.serverKey}`, 'allow_anonymous false', `password_file ${passwordFile}`, `acl_file ${join(dir, 'acl')}`, 'log_dest none'];
   // Run as root, mosquitto would drop to user "mosquitto" and lose access to the temp files; Culex accepts the line with a notice.
   if (process.getuid?.() === 0) lines.push(`user ${userInfo().username}`);
   const file = join(dir, 'mosquitto.conf');
@@ -58,8 +60,8 @@ async function waitForLine(process: RunningProcess, line: string): Promise<void>
 }
 
 /** The same actions against whichever broker listens on port. */
-async function runMatrix(port: number): Promise<Answers> {
-  const base = ['-h', '127.0.0.1', '-p', String(port)];
+async function runMatrix(port: number, cafile: string): Promise<Answers> {
+  const base = ['-h', '127.0.0.1', '-p', String(port), '--cafile', cafile];
   const as = (user: string, password = passwords[user]!): string[] => [...base, '-u', user, '-P', password];
   const pub = (credentials: string[], topic: string, message: string) => runTool('mosquitto_pub', [...credentials, '-t', topic, '-m', message, '-q', '1'], { timeoutMs: 5000 });
 
@@ -106,18 +108,20 @@ async function stopBroker(broker: RunningProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-test('the same password_file + acl_file configuration gives the same answers on culex broker -c and mosquitto -c', async (t) => {
+test('the same TLS listener + password_file + acl_file configuration gives the same answers on culex broker -c and mosquitto -c', async (t) => {
   if (!needTools(t, ['mosquitto', 'mosquitto_pub', 'mosquitto_sub', 'mosquitto_passwd'])) return;
+  if (!needTools(t, ['openssl'], 'openssl')) return;
+  const certs = makeCertificates();
   const dir = mkdtempSync(join(tmpdir(), 'culex-fleet-conf-'));
   try {
     const port = await findFreePort();
-    const file = writeFleetConfig(dir, port);
+    const file = writeFleetConfig(dir, port, certs);
 
     const culex = startCulexBroker(['-c', file], 20_000);
     let culexAnswers: Answers;
     try {
       await waitForPort(port, culex);
-      culexAnswers = await runMatrix(port);
+      culexAnswers = await runMatrix(port, certs.caCert);
     } finally {
       await stopBroker(culex);
     }
@@ -126,7 +130,7 @@ test('the same password_file + acl_file configuration gives the same answers on 
     let mosquittoAnswers: Answers;
     try {
       await waitForPort(port, mosquitto);
-      mosquittoAnswers = await runMatrix(port);
+      mosquittoAnswers = await runMatrix(port, certs.caCert);
     } finally {
       await stopBroker(mosquitto);
     }
