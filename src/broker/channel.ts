@@ -34,6 +34,8 @@ export class Channel {
   problemInformation = true;
   /** Session Expiry Interval given on CONNECT was 0 (then DISCONNECT may not raise it, MQTT 5.0 §3.14.2.2.2). */
   connectExpiryWasZero = true;
+  /** A 3.1/3.1.1 client that set the bridge bit (Mosquitto's try_private): its subscriptions are No Local and Retain As Published. */
+  isBridge = false;
   /** The Authentication Method of this connection's CONNECT (v5 enhanced authentication), if any. */
   authMethod: string | undefined = undefined;
   /**

@@ -20,6 +20,11 @@ export interface ClientLink {
    * client sent no certificate (it is then refused as not authorised, as Mosquitto does).
    */
   readonly certificateIdentity?: string | null | undefined;
+  /**
+   * Set on the in-process link of a bridge's local side: a broker-internal client that is not
+   * authenticated and passes every ACL check, as Mosquitto's bridges do.
+   */
+  readonly privileged?: boolean;
   /** Bytes written but not yet accepted by the socket: a slow consumer's backlog. */
   readonly backlog: number;
   writePacket(packet: Packet, version: ProtocolVersion): void;

@@ -21,6 +21,7 @@ import { listenTcp, type Listener } from '../transport/tcp.js';
 import { listenTls, type SecureListener, type TlsSettings } from '../transport/tls.js';
 import { listenWebSocket } from '../transport/websocket.js';
 import type { CulexConfig, ListenerConfig, LogDestination } from './config.js';
+import { Bridges } from '../bridge/bridges.js';
 
 export interface AssembleOverrides {
   /** -v: every log type. */
@@ -39,6 +40,8 @@ export interface AssembledBroker {
   readonly logger: Logger;
   /** The HTTP admin endpoint, when metrics_listener is configured. */
   readonly metrics: MetricsServer | undefined;
+  /** The `connection` sections, running (bridges are not reloaded on SIGHUP, as in Mosquitto). */
+  readonly bridges: Bridges;
   /** SIGHUP: certificates, password file and ACL file are read again, log files reopened; connections stay. */
   reload(): Promise<void>;
   close(): Promise<void>;
@@ -123,7 +126,9 @@ export async function assemble(config: CulexConfig, overrides: AssembleOverrides
   const sys = new SysTopics(culex.broker, { interval: config.sysInterval, version: `culex version ${version()}` });
   const listeners: Listener[] = [];
   let metrics: MetricsServer | undefined;
+  const bridges = new Bridges(culex.broker, config.bridges);
   const closeAll = async (): Promise<void> => {
+    bridges.stop();
     sys.stop();
     const closing = listeners.map((listener) => listener.close());
     if (metrics !== undefined) closing.push(metrics.close());
@@ -146,6 +151,7 @@ export async function assemble(config: CulexConfig, overrides: AssembleOverrides
     throw error;
   }
 
+  bridges.start();
   if (config.pidFile !== undefined) writeFileSync(config.pidFile, `${process.pid}\n`);
   const reloadables: Reloadable[] = [];
   if (passwordFile !== undefined) reloadables.push(passwordFile);
@@ -155,6 +161,7 @@ export async function assemble(config: CulexConfig, overrides: AssembleOverrides
     listeners,
     logger,
     metrics,
+    bridges,
     async reload() {
       destinations?.reopen();
       for (const listener of listeners) {

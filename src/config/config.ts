@@ -2,6 +2,7 @@
 // already checked. assemble.ts turns it into broker options and open sockets.
 
 import type { LogType } from '../broker/logger.js';
+import type { BridgeConfig } from '../bridge/config.js';
 
 /** Where a setting came from, for error messages ("Error found at FILE:LINE."). */
 export interface SourceLocation {
@@ -108,4 +109,6 @@ export interface CulexConfig {
   readonly user: string | undefined;
   /** Notices to log at start-up (e.g. about `user`). */
   readonly notices: readonly string[];
+  /** The `connection` sections: bridges to other brokers. */
+  readonly bridges: readonly BridgeConfig[];
 }

@@ -9,6 +9,7 @@ import { basename, join, resolve } from 'node:path';
 import type { LogType } from '../broker/logger.js';
 import type { ConfiguredLimits, CulexConfig, ListenerConfig, LogDestination, MetricsListenerConfig, SourceLocation } from './config.js';
 import { mosquittoOnlyOptions } from './unsupported-options.js';
+import { BridgeOptionsReader, bridgeOptionNames } from '../bridge/bridge-options.js';
 
 /** A configuration problem, printed as `Error: <message>` then `Error found at <file>:<line>.` */
 export class ConfigError {
@@ -151,6 +152,7 @@ class Reader {
   setTcpNodelay = false;
   user: string | undefined;
   readonly notices: string[] = [];
+  readonly bridges = new BridgeOptionsReader(this.notices);
   /** String options already given, per scope, for the "Duplicate" rule. */
   private readonly seen = new Set<string>();
 
@@ -363,6 +365,10 @@ class Reader {
         this.notices.push(`Culex does not drop privileges itself (user ${this.user} ignored); start it as the user it should run as.`);
         return;
     }
+    if (bridgeOptionNames.has(option)) {
+      this.bridges.apply(line);
+      return;
+    }
     if (mosquittoOnlyOptions.has(option) || option.startsWith('plugin_opt_') || option.startsWith('auth_opt_')) {
       line.fail(`The option "${option}" is not supported by Culex.`);
     }
@@ -442,7 +448,9 @@ class Reader {
     }
   }
 
-  result(): CulexConfig {
+  result(): CulexConfig | ConfigError {
+    const bridges = this.bridges.result();
+    if (!Array.isArray(bridges)) return new ConfigError(bridges.message, bridges.location);
     const listeners: ListenerConfig[] = [...this.listeners];
     // The legacy default listener (port/bind_address, or listener options before any `listener` line).
     if (this.defaultListener !== undefined) listeners.unshift(this.defaultListener);
@@ -474,6 +482,7 @@ class Reader {
       setTcpNodelay: this.setTcpNodelay,
       user: this.user,
       notices: this.notices,
+      bridges,
     };
   }
 }
@@ -495,6 +504,7 @@ export function readMosquittoConf(file: string): CulexConfig | ConfigError {
     throw error;
   }
   const config = reader.result();
+  if (config instanceof ConfigError) return config;
   return checkListeners(config) ?? config;
 }
 
@@ -517,5 +527,5 @@ function checkListeners(config: CulexConfig): ConfigError | undefined {
 
 /** The configuration Culex runs with when no file is given: Mosquitto 2's local-only mode. */
 export function defaultConfig(): CulexConfig {
-  return new Reader('(none)').result();
+  return new Reader('(none)').result() as CulexConfig;
 }

@@ -3,14 +3,8 @@
 // plugin_opt_* and auth_opt_* are refused by prefix in mosquitto-conf.ts.
 
 export const mosquittoOnlyOptions: ReadonlySet<string> = new Set([
-  // bridges
-  'connection', 'address', 'addresses', 'bridge_attempt_unsubscribe', 'bridge_bind_address', 'bridge_cafile',
-  'bridge_capath', 'bridge_certfile', 'bridge_identity', 'bridge_insecure', 'bridge_keyfile', 'bridge_max_packet_size',
-  'bridge_outgoing_retain', 'bridge_protocol_version', 'bridge_psk', 'bridge_require_ocsp', 'bridge_tls_version',
-  'bridge_alpn', 'bridge_reload_type', 'cleansession', 'clientid', 'idle_timeout', 'keepalive_interval',
-  'local_cleansession', 'local_clientid', 'local_password', 'local_username', 'notifications',
-  'notifications_local_only', 'notification_topic', 'remote_clientid', 'remote_password', 'remote_username',
-  'restart_timeout', 'round_robin', 'start_type', 'threshold', 'topic', 'try_private', 'backoff_base', 'backoff_cap',
+  // bridges: pre-shared keys, and Mosquitto 2.1's reload type
+  'bridge_identity', 'bridge_psk', 'bridge_reload_type', 'backoff_base', 'backoff_cap',
   // plugins and other security back ends
   'plugin', 'auth_plugin', 'auth_plugin_deny_special_chars', 'psk_file', 'psk_hint', 'use_username_as_clientid',
   'global_plugin', 'plugin_load', 'plugin_use',

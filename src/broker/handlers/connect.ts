@@ -58,6 +58,10 @@ export function handleConnect(channel: Channel, packet: ConnectPacket): void | P
     return acceptConnect(channel, packet, clientId, certificateIdentity, keepalive, { assignedClientId, serverKeepAlive });
   }
 
+  if (channel.link.privileged === true) {
+    return acceptConnect(channel, packet, clientId, packet.username, keepalive, { assignedClientId, serverKeepAlive });
+  }
+
   const method = v5 ? packet.properties?.authenticationMethod : undefined;
   if (method !== undefined) return authenticateEnhanced(channel, packet, clientId, method, keepalive, { assignedClientId, serverKeepAlive });
 
@@ -140,6 +144,7 @@ function acceptConnect(channel: Channel, packet: ConnectPacket, clientId: string
 
   channel.clientId = clientId;
   channel.username = username;
+  channel.isBridge = packet.bridge && !v5;
   channel.keepalive = keepalive;
   channel.will = packet.will;
   channel.connectExpiryWasZero = expiryInterval === 0;

@@ -51,9 +51,11 @@ export function handlePublish(channel: Channel, packet: PublishPacket): void | P
     options.logger.log('notice', `Dropped too large PUBLISH from ${channel.clientId} (${packet.payload.length} bytes).`);
     return acknowledge(channel, packet, ReasonCode.ImplementationSpecificError, `payload larger than message_size_limit (${options.messageSizeLimit} bytes)`);
   }
+  if (channel.link.privileged === true) return routePublish(channel, packet, topic, true);
   if (topic.startsWith('$')) {
-    // As Mosquitto: clients never publish into $SYS, and "$share/..." is not a topic name.
-    if (topic.startsWith('$SYS/') || topic === '$SYS' || topic.startsWith('$share/')) return acknowledge(channel, packet, ReasonCode.NotAuthorized, `clients may not publish to ${topic.startsWith('$share/') ? '$share' : '$SYS'}`);
+    // As Mosquitto: clients never publish into $SYS, except a bridge's state, and "$share/..." is not a topic name.
+    const sys = (topic.startsWith('$SYS/') || topic === '$SYS') && !isBridgeStateTopic(topic);
+    if (sys || topic.startsWith('$share/')) return acknowledge(channel, packet, ReasonCode.NotAuthorized, `clients may not publish to ${topic.startsWith('$share/') ? '$share' : '$SYS'}`);
   }
 
   const allowed = options.authorizer.canPublish(channel.identity, topic, packet.qos, packet.retain);
@@ -96,6 +98,11 @@ function acknowledge(channel: Channel, packet: PublishPacket, reasonCode: number
     if (properties !== undefined) ack.properties = properties;
   }
   channel.link.writePacket(ack, channel.version);
+}
+
+/** $SYS/broker/connection/<client id>/state: the notification topic a remote bridge may publish. */
+export function isBridgeStateTopic(topic: string): boolean {
+  return /^\$SYS\/broker\/connection\/[^/]+\/state$/.test(topic);
 }
 
 function topicLevels(topic: string): number {

@@ -48,14 +48,16 @@ function decide(channel: Channel, request: SubscriptionRequest, subscriptionId: 
         topicFilter,
         group: shared?.group,
         qos: granted as QoS,
-        noLocal: request.noLocal,
-        retainAsPublished: request.retainAsPublished,
+        // a v3 bridge (try_private) never gets its own messages back and sees retain flags as published, as in Mosquitto
+        noLocal: request.noLocal || channel.isBridge,
+        retainAsPublished: request.retainAsPublished || channel.isBridge,
         retainHandling: request.retainHandling,
         subscriptionId,
         session,
       },
     };
   };
+  if (channel.link.privileged === true) return make(wanted);
   const granted = options.authorizer.canSubscribe(channel.identity, request.filter, wanted);
   return granted instanceof Promise ? granted.then(make) : make(granted);
 }
@@ -98,7 +100,7 @@ function applySubscribe(channel: Channel, packet: SubscribePacket, decisions: re
     if (subscription.group !== undefined || subscription.retainHandling === 2) continue;
     if (subscription.retainHandling === 1 && existed) continue;
     for (const message of broker.retained.matching(subscription.topicFilter, now)) {
-      if (!broker.options.authorizer.canReceive(channel.identity, message.topic)) continue;
+      if (channel.link.privileged !== true && !broker.options.authorizer.canReceive(channel.identity, message.topic)) continue;
       const qos = (subscription.qos < message.qos ? subscription.qos : message.qos) as QoS;
       const ids = subscription.subscriptionId === undefined ? undefined : [subscription.subscriptionId];
       session.deliver(message, qos, true, ids, now); // [MQTT-3.3.1-8] retain flag set on retained delivery

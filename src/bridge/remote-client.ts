@@ -1,0 +1,290 @@
+// The bridge's client of the remote broker: one TCP or TLS connection, written with Culex's own
+// codec rather than a client library, because the bridge needs what general clients hide: the
+// bridge bit in CONNECT (try_private), acknowledging a remote message only once the local broker
+// has taken it, and packet ids and QoS 2 state that it decides itself. Reconnection is not done
+// here: one RemoteClient is one connection; the bridge makes a new one after its restart delay.
+
+import { connect as connectTcp, isIP, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PacketParser } from '../protocol/parser.js';
+import { encodePacket } from '../protocol/writer.js';
+import type { ConnackPacket, ConnectPacket, Packet, ProtocolVersion, PublishPacket, QoS, SubscriptionRequest } from '../protocol/packets.js';
+import type { BridgeAddress, BridgeTls } from './config.js';
+
+export interface RemoteHandlers {
+  /** CONNACK with success: the connection may be used. */
+  connected(connack: ConnackPacket): void;
+  /** CONNACK with a refusal; the connection closes next. */
+  refused(reasonCode: number): void;
+  /**
+   * A message from the remote. For QoS 1/2, call `taken` once the local broker has it: only then
+   * is the remote acknowledged (PUBACK, or PUBREC for QoS 2).
+   */
+  message(packet: PublishPacket, taken: () => void): void;
+  /** A SUBSCRIBE filter the remote refused. */
+  subscribeFailed(filter: string, reasonCode: number): void;
+  /** The connection is gone (whatever the cause); called once. */
+  closed(why: string): void;
+}
+
+export interface RemoteClientOptions {
+  readonly address: BridgeAddress;
+  readonly tls: BridgeTls | undefined;
+  readonly bindAddress: string | undefined;
+  readonly connect: ConnectPacket;
+  /**
+   * QoS 2 packet ids received and acknowledged with PUBREC but not yet released, kept by the
+   * bridge across connections of a persistent remote session [MQTT-4.3.3-10].
+   */
+  readonly incomingQos2: Set<number>;
+}
+
+type Pending =
+  | { kind: 'publish'; qos: QoS; done: () => void; released: boolean }
+  | { kind: 'subscribe'; filters: readonly string[] }
+  | { kind: 'unsubscribe' };
+
+export class RemoteClient {
+  private readonly socket: Socket;
+  private readonly parser: PacketParser;
+  private readonly version: ProtocolVersion;
+  private readonly pending = new Map<number, Pending>();
+  /** QoS 2 ids handed to the local broker and not yet taken: a resent PUBLISH is not delivered twice. */
+  private readonly incomingPending = new Set<number>();
+  private nextPacketId = 1;
+  private state: 'connecting' | 'connected' | 'closed' = 'connecting';
+  private lastSent = Date.now();
+  private lastReceived = Date.now();
+  private timer: NodeJS.Timeout | undefined;
+  /** Receive Maximum of the remote (v5 CONNACK): QoS 1/2 messages it accepts in flight. */
+  receiveMaximum = 65535;
+  /** Maximum Packet Size of the remote (v5 CONNACK); unlimited otherwise. */
+  maximumPacketSize = Number.MAX_SAFE_INTEGER;
+  maximumQos: QoS = 2;
+  retainAvailable = true;
+
+  constructor(
+    private readonly options: RemoteClientOptions,
+    private readonly handlers: RemoteHandlers,
+  ) {
+    this.version = options.connect.protocolVersion;
+    this.parser = new PacketParser({ protocolVersion: this.version, side: 'client' });
+    const { host, port } = options.address;
+    const local = options.bindAddress === undefined ? {} : { localAddress: options.bindAddress };
+    this.socket = options.tls === undefined ? connectTcp({ host, port, ...local }) : connectTls({ host, port, ...local, ...tlsOptions(options.tls, host) });
+    this.socket.setNoDelay(true);
+    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.socket.on('error', (error: Error) => this.close(error.message));
+    this.socket.on('close', () => this.close('connection closed'));
+    this.send(options.connect);
+    // The CONNACK must come within one keepalive period (at least 10 s).
+    const connectTimeout = Math.max(options.connect.keepalive, 10) * 1000;
+    this.timer = setTimeout(() => this.close('no CONNACK in time'), connectTimeout);
+    this.timer.unref();
+  }
+
+  get connected(): boolean {
+    return this.state === 'connected';
+  }
+
+  /** QoS 1/2 messages sent and not yet acknowledged. */
+  get inflight(): number {
+    let count = 0;
+    for (const entry of this.pending.values()) if (entry.kind === 'publish') count++;
+    return count;
+  }
+
+  /** Sends a PUBLISH; `done` runs when the remote has acknowledged it (at once for QoS 0). */
+  publish(packet: PublishPacket, done: () => void): void {
+    if (packet.qos === 0) {
+      this.send({ ...packet, dup: false });
+      done();
+      return;
+    }
+    const packetId = this.allocate({ kind: 'publish', qos: packet.qos, done, released: false });
+    this.send({ ...packet, packetId, dup: false });
+  }
+
+  subscribe(requests: readonly SubscriptionRequest[]): void {
+    if (requests.length === 0) return;
+    const packetId = this.allocate({ kind: 'subscribe', filters: requests.map((request) => request.filter) });
+    this.send({ type: 'subscribe', packetId, subscriptions: [...requests] });
+  }
+
+  unsubscribe(filters: readonly string[]): void {
+    if (filters.length === 0) return;
+    const packetId = this.allocate({ kind: 'unsubscribe' });
+    this.send({ type: 'unsubscribe', packetId, filters: [...filters] });
+  }
+
+  /** DISCONNECT, then close (a normal disconnection: the remote drops our will). */
+  disconnect(): void {
+    if (this.state === 'closed') return;
+    if (this.state === 'connected') this.send({ type: 'disconnect' });
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+    this.close('bridge stopped');
+  }
+
+  /** Cuts the connection without DISCONNECT: the remote publishes our will. */
+  destroy(why: string): void {
+    this.socket.destroy();
+    this.close(why);
+  }
+
+  private allocate(entry: Pending): number {
+    for (let tries = 0; tries < 65535; tries++) {
+      const id = this.nextPacketId;
+      this.nextPacketId = id === 65535 ? 1 : id + 1;
+      if (!this.pending.has(id)) {
+        this.pending.set(id, entry);
+        return id;
+      }
+    }
+    throw new RangeError('no free packet identifier');
+  }
+
+  private send(packet: Packet): void {
+    if (this.state === 'closed') return;
+    this.lastSent = Date.now();
+    this.socket.write(encodePacket(packet, this.version));
+  }
+
+  private onData(chunk: Buffer): void {
+    this.lastReceived = Date.now();
+    const error = this.parser.push(chunk, (packet) => {
+      this.onPacket(packet);
+      return this.state !== 'closed';
+    });
+    if (error !== undefined) this.destroy(`protocol error from the remote: ${error.message}`);
+  }
+
+  private onPacket(packet: Packet): void {
+    if (this.state === 'connecting') {
+      if (packet.type !== 'connack') return this.destroy(`expected CONNACK, got ${packet.type.toUpperCase()}`);
+      if (packet.reasonCode !== 0) {
+        this.handlers.refused(packet.reasonCode);
+        return this.destroy(`connection refused (${packet.reasonCode})`);
+      }
+      this.state = 'connected';
+      const p = packet.properties;
+      if (p?.receiveMaximum !== undefined) this.receiveMaximum = p.receiveMaximum;
+      if (p?.maximumPacketSize !== undefined) this.maximumPacketSize = p.maximumPacketSize;
+      if (p?.maximumQoS !== undefined) this.maximumQos = p.maximumQoS;
+      if (p?.retainAvailable === 0) this.retainAvailable = false;
+      this.startKeepalive(p?.serverKeepAlive ?? this.options.connect.keepalive);
+      this.handlers.connected(packet);
+      return;
+    }
+    switch (packet.type) {
+      case 'publish':
+        return this.onPublish(packet);
+      case 'puback':
+      case 'pubcomp':
+        return this.finish(packet.packetId);
+      case 'pubrec': {
+        const entry = this.pending.get(packet.packetId);
+        if (entry?.kind !== 'publish') return;
+        if ((packet.reasonCode ?? 0) >= 0x80) return this.finish(packet.packetId); // the remote dropped it (MQTT 5.0 §4.3.3)
+        entry.released = true;
+        this.send({ type: 'pubrel', packetId: packet.packetId });
+        return;
+      }
+      case 'pubrel':
+        this.options.incomingQos2.delete(packet.packetId); // [MQTT-4.3.3-11]
+        this.send({ type: 'pubcomp', packetId: packet.packetId });
+        return;
+      case 'suback': {
+        const entry = this.pending.get(packet.packetId);
+        this.pending.delete(packet.packetId);
+        if (entry?.kind !== 'subscribe') return;
+        packet.reasonCodes.forEach((code, i) => {
+          if (code >= 0x80) this.handlers.subscribeFailed(entry.filters[i] ?? '', code);
+        });
+        return;
+      }
+      case 'unsuback':
+        this.pending.delete(packet.packetId);
+        return;
+      case 'pingresp':
+        return;
+      case 'disconnect':
+        return this.destroy(`the remote disconnected (reason ${packet.reasonCode ?? 0})`);
+      default:
+        return this.destroy(`unexpected ${packet.type.toUpperCase()} from the remote`);
+    }
+  }
+
+  private onPublish(packet: PublishPacket): void {
+    if (packet.qos === 0) {
+      this.handlers.message(packet, () => undefined);
+      return;
+    }
+    const packetId = packet.packetId!;
+    if (packet.qos === 2) {
+      // [MQTT-4.3.3-10] a resent PUBLISH whose PUBREC we sent is acknowledged again, not delivered again
+      if (this.options.incomingQos2.has(packetId)) return this.send({ type: 'pubrec', packetId });
+      if (this.incomingPending.has(packetId)) return;
+      this.incomingPending.add(packetId);
+    }
+    // The payload may be a view into the read buffer; the local broker keeps what it needs.
+    this.handlers.message(packet, () => {
+      if (packet.qos === 1) return this.send({ type: 'puback', packetId });
+      this.incomingPending.delete(packetId);
+      this.options.incomingQos2.add(packetId);
+      this.send({ type: 'pubrec', packetId });
+    });
+  }
+
+  private finish(packetId: number): void {
+    const entry = this.pending.get(packetId);
+    if (entry?.kind !== 'publish') return;
+    this.pending.delete(packetId);
+    entry.done();
+  }
+
+  /** PINGREQ after a keepalive period without sending; closes after 1.5 periods without hearing [MQTT-3.1.2-24]. */
+  private startKeepalive(seconds: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (seconds === 0) return;
+    const period = seconds * 1000;
+    this.timer = setInterval(() => {
+      const now = Date.now();
+      if (now - this.lastReceived > period * 1.5) return this.destroy('keepalive timeout');
+      if (now - this.lastSent >= period) this.send({ type: 'pingreq' });
+    }, Math.max(250, period / 4));
+    this.timer.unref();
+  }
+
+  private close(why: string): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+    this.socket.destroy();
+    this.pending.clear(); // unacknowledged messages stay in the local session and are sent again
+    this.handlers.closed(why);
+  }
+}
+
+/** Node TLS options for bridge_cafile/capath/certfile/keyfile/insecure/tls_version/alpn. */
+function tlsOptions(tls: BridgeTls, host: string): Record<string, unknown> {
+  const ca: Buffer[] = [];
+  if (tls.cafile !== undefined) ca.push(readFileSync(tls.cafile));
+  if (tls.capath !== undefined) {
+    for (const name of readdirSync(tls.capath)) if (/\.(crt|pem)$|^[0-9a-f]{8}\.\d+$/.test(name)) ca.push(readFileSync(join(tls.capath, name)));
+  }
+  const minVersion = { 'tlsv1.3': 'TLSv1.3', 'tlsv1.2': 'TLSv1.2', 'tlsv1.1': 'TLSv1.1' }[tls.version];
+  return {
+    ca,
+    ...(tls.certfile !== undefined ? { cert: readFileSync(tls.certfile), key: readFileSync(tls.keyfile!) } : {}),
+    ...(isIP(host) === 0 ? { servername: host } : {}),
+    // bridge_insecure: the chain is still verified, only the host name check is skipped
+    ...(tls.insecure ? { checkServerIdentity: () => undefined } : {}),
+    minVersion,
+    ...(tls.alpn !== undefined ? { ALPNProtocols: [tls.alpn] } : {}),
+  };
+}
