@@ -1,7 +1,8 @@
-// A bare MQTT 3.1.1 client for the load generator: a TCP socket, Culex's own encoder and incremental
-// parser, and nothing else (no MQTT.js, no per-message promises or events), so the generator's cost
-// per message stays far below a broker's. Handshakes (CONNECT, SUBSCRIBE) are awaited with a timeout;
-// after them every packet goes to `onPacket`.
+// A bare MQTT 3.1.1 (or 5.0) client for the load generator: a TCP socket, Culex's own encoder and
+// incremental parser, and nothing else (no MQTT.js, no per-message promises or events), so the
+// generator's cost per message stays far below a broker's. Handshakes (CONNECT, SUBSCRIBE) are awaited
+// with a timeout; after them every packet goes to `onPacket`. The 5.0 mode exists to measure what a
+// broker does for v5 subscribers, such as topic aliases toward clients (Topic Alias Maximum).
 
 import { connect, type Socket } from 'node:net';
 import { PacketParser } from '../../src/protocol/parser.js';
@@ -10,11 +11,20 @@ import type { Packet, PacketType, QoS } from '../../src/protocol/packets.js';
 
 export const BENCH_PROTOCOL_VERSION = 4;
 
+export interface OpenOptions {
+  /** 4 (MQTT 3.1.1, the default) or 5. */
+  readonly version?: 4 | 5;
+  /** MQTT 5 only: the Topic Alias Maximum announced in CONNECT (aliases the broker may use toward us). */
+  readonly topicAliasMaximum?: number;
+  /** Source address, e.g. 127.0.0.2: each loopback address has its own range of ephemeral ports. */
+  readonly localAddress?: string;
+}
+
 /** The read buffer of every connection of this thread (each thread loads its own copy of this module). */
 const readBuffer = Buffer.allocUnsafe(256 * 1024);
 
 export class BenchClient {
-  readonly parser = new PacketParser({ side: 'client', protocolVersion: BENCH_PROTOCOL_VERSION });
+  readonly parser: PacketParser;
   /** process.hrtime.bigint() when the chunk now being parsed was read: the delivery time of its packets. */
   chunkTime = 0n;
   /** Every packet not awaited by a handshake. */
@@ -37,7 +47,11 @@ export class BenchClient {
     this.onPacket(packet);
   };
 
-  private constructor(readonly socket: Socket) {
+  private constructor(
+    readonly socket: Socket,
+    readonly version: 4 | 5,
+  ) {
+    this.parser = new PacketParser({ side: 'client', protocolVersion: version });
     socket.on('error', (error) => this.fail(error.message));
     socket.on('close', () => {
       if (!this.closing) this.fail('the broker closed the connection');
@@ -53,12 +67,14 @@ export class BenchClient {
   }
 
   /** Opens a TCP connection and completes CONNECT/CONNACK (clean session, no keepalive). */
-  static async open(host: string, port: number, clientId: string, timeoutMs: number): Promise<BenchClient> {
+  static async open(host: string, port: number, clientId: string, timeoutMs: number, options: OpenOptions = {}): Promise<BenchClient> {
+    const version = options.version ?? BENCH_PROTOCOL_VERSION;
     let client: BenchClient | undefined;
     const socket = await new Promise<Socket>((resolve, reject) => {
       const s = connect({
         host,
         port,
+        ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
         noDelay: true,
         // Reads land in one buffer per thread, handed to a callback: no Buffer per read, no 'data'
         // event. Safe because each chunk is parsed synchronously (the parser copies what it keeps).
@@ -85,16 +101,17 @@ export class BenchClient {
         resolve(s);
       });
     });
-    client = new BenchClient(socket);
+    client = new BenchClient(socket, version);
     const connack = await client.request(
       {
         type: 'connect',
         protocolName: 'MQTT',
-        protocolVersion: BENCH_PROTOCOL_VERSION,
+        protocolVersion: version,
         bridge: false,
         clean: true,
         keepalive: 0, // no PINGREQ traffic during a measurement
         clientId,
+        ...(version === 5 && options.topicAliasMaximum ? { properties: { topicAliasMaximum: options.topicAliasMaximum } } : {}),
       },
       'connack',
       timeoutMs,
@@ -138,7 +155,7 @@ export class BenchClient {
           reject(error);
         },
       };
-      this.socket.write(encodePacket(packet, BENCH_PROTOCOL_VERSION));
+      this.socket.write(encodePacket(packet, this.version));
     });
   }
 
@@ -147,7 +164,7 @@ export class BenchClient {
     if (this.closing) return;
     this.closing = true;
     if (!this.socket.destroyed) {
-      this.socket.end(encodePacket({ type: 'disconnect' }, BENCH_PROTOCOL_VERSION));
+      this.socket.end(encodePacket({ type: 'disconnect' }, this.version));
       setTimeout(() => this.socket.destroy(), 1000).unref();
     }
   }

@@ -4,11 +4,14 @@
 //               process of the machine), little-endian
 //   bytes 8–11  sequence number, uint32 little-endian, increasing over the whole run
 //   byte  12    phase: which measurement the message belongs to
+//   bytes 13–14 publisher index, uint16 little-endian (the scenario suite: fan-in and pairs have several
+//               publishers, each with its own sequence)
 
 export const SENT_AT_OFFSET = 0;
 export const SEQUENCE_OFFSET = 8;
 export const PHASE_OFFSET = 12;
-export const MIN_PAYLOAD = 13;
+export const PUBLISHER_OFFSET = 13;
+export const MIN_PAYLOAD = 15;
 
 export const Phase = {
   /** Published until every subscriber has one: the subscriptions are in place. */

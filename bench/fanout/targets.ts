@@ -1,7 +1,7 @@
-// The brokers the fan-out bench can start and stop by itself, each as a child process on a free
-// loopback port (pinned with taskset when possible): Culex from dist/, the trivial forwarder that
-// calibrates the generator, and Debian's Mosquitto (as `mosquitto -p PORT`, and with TCP_NODELAY). An already running broker is a target too,
-// given by host and port.
+// The brokers the benches can start and stop by themselves, each as a child process on a free
+// loopback port (pinned with taskset when possible): Culex from dist/ (and with topicAliasOut on),
+// the trivial forwarder that calibrates the generator, Debian's Mosquitto (as `mosquitto -p PORT`, and
+// with TCP_NODELAY) and Aedes. An already running broker is a target too, given by host and port.
 
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { Pinning } from './process-stats.js';
 import { toolPath } from './tool-path.js';
 
-export const TARGET_NAMES = ['culex', 'forwarder', 'mosquitto', 'mosquitto-nodelay'] as const;
+export const TARGET_NAMES = ['culex', 'culex-api', 'culex-aliases', 'forwarder', 'mosquitto', 'mosquitto-nodelay', 'aedes'] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 
 export interface RunningTarget {
@@ -23,6 +23,8 @@ export interface RunningTarget {
   readonly pid: number | undefined;
   /** What ran, for the report: program, version, command line. */
   readonly description: string;
+  /** The last lines the broker wrote to stderr (why it died, when it did); absent for an external broker. */
+  readonly stderr?: () => string;
   stop(): Promise<void>;
 }
 
@@ -31,6 +33,8 @@ export interface StartOptions {
   /** Culex only: write a V8 CPU profile (node --cpu-prof) of the broker into this directory. */
   readonly profileDir?: string | undefined;
   readonly startTimeoutMs?: number;
+  /** Open-file limit (soft and hard) to start the broker with, through prlimit: for many connections. */
+  readonly nofile?: number | undefined;
 }
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -69,9 +73,22 @@ export async function startTarget(name: TargetName, options: StartOptions): Prom
       description = `culex ${packageVersion()} (node ${process.version}, dist/)`;
       break;
     }
+    case 'culex-api':
+    case 'culex-aliases': {
+      // createBroker({ topicAliasOut }) from dist/: the pair the topic-alias measurement compares.
+      if (!existsSync(join(repoRoot, 'dist/index.js'))) throw new Error('dist/index.js not found: run `npm run build` first');
+      const aliases = name === 'culex-aliases' ? 'on' : 'off';
+      command = [process.execPath, '--import', 'tsx', join(repoRoot, 'bench/culex-aliases.ts'), '--port', String(port), '--topic-alias-out', aliases];
+      description = `culex ${packageVersion()} createBroker({ topicAliasOut: ${aliases === 'on'} }) (node ${process.version}, dist/)`;
+      break;
+    }
     case 'forwarder':
       command = [process.execPath, '--import', 'tsx', join(repoRoot, 'bench/forwarder.ts'), '--port', String(port)];
       description = `bench/forwarder.ts (node ${process.version})`;
+      break;
+    case 'aedes':
+      command = [process.execPath, '--import', 'tsx', join(repoRoot, 'bench/aedes-server.ts'), '--port', String(port)];
+      description = `aedes ${dependencyVersion('aedes')} (node ${process.version})`;
       break;
     case 'mosquitto':
     case 'mosquitto-nodelay': {
@@ -93,7 +110,7 @@ export async function startTarget(name: TargetName, options: StartOptions): Prom
       break;
     }
   }
-  const argv = [...options.pinning.brokerPrefix, ...command];
+  const argv = [...fileLimitPrefix(options.nofile), ...options.pinning.brokerPrefix, ...command];
   const child = spawn(argv[0]!, argv.slice(1), { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] });
   const stderr: string[] = [];
   child.stderr!.setEncoding('utf8');
@@ -124,6 +141,7 @@ export async function startTarget(name: TargetName, options: StartOptions): Prom
     port,
     pid: child.pid,
     description: `${description}: ${argv.map((a) => a.replace(repoRoot, '')).join(' ')}`,
+    stderr: () => stderr.join('').replaceAll(repoRoot, ''),
     stop,
   };
 }
@@ -172,6 +190,21 @@ function packageVersion(): string {
   } catch {
     return version;
   }
+}
+
+function dependencyVersion(name: string): string {
+  try {
+    return (JSON.parse(readFileSync(join(repoRoot, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return '(not installed)';
+  }
+}
+
+/** `prlimit --nofile=N:N` when a limit is asked for and prlimit exists (raising the hard limit needs root). */
+function fileLimitPrefix(nofile: number | undefined): string[] {
+  if (nofile === undefined) return [];
+  const prlimit = toolPath('prlimit');
+  return prlimit === undefined ? [] : [prlimit, `--nofile=${nofile}:${nofile}`];
 }
 
 function mosquittoVersion(binary: string): string {
