@@ -35,6 +35,8 @@ export interface BridgeStatus {
   /** host:port of the current (or next) address. */
   readonly address: string;
   readonly counters: Readonly<BridgeCounters>;
+  /** QoS 1/2 messages waiting in the bridge's local session. */
+  readonly queued: number;
 }
 
 /** Seconds between a non-primary connection's checks that the primary address is back (Mosquitto: 5). */
@@ -68,7 +70,7 @@ export class Bridge {
 
   get status(): BridgeStatus {
     const { host, port } = this.config.addresses[this.addressIndex]!;
-    return { name: this.config.name, state: this.state, address: `${host}:${port}`, counters: { ...this.counters } };
+    return { name: this.config.name, state: this.state, address: `${host}:${port}`, counters: { ...this.counters }, queued: this.queued() };
   }
 
   start(): void {

@@ -22,6 +22,7 @@ import { listenTls, type SecureListener, type TlsSettings } from '../transport/t
 import { listenWebSocket } from '../transport/websocket.js';
 import type { CulexConfig, ListenerConfig, LogDestination } from './config.js';
 import { Bridges } from '../bridge/bridges.js';
+import { bridgeMetrics, bridgeSysTopics } from '../bridge/bridge-figures.js';
 
 export interface AssembleOverrides {
   /** -v: every log type. */
@@ -123,10 +124,10 @@ export async function assemble(config: CulexConfig, overrides: AssembleOverrides
   const culex = createBroker({ ...config.limits, authenticator, authorizer, logger });
   const destinations = logger instanceof DestinationLogger ? logger : undefined;
   for (const sink of destinations?.sinks ?? []) if (sink instanceof TopicSink) sink.attach(culex.broker);
-  const sys = new SysTopics(culex.broker, { interval: config.sysInterval, version: `culex version ${version()}` });
+  const bridges = new Bridges(culex.broker, config.bridges);
+  const sys = new SysTopics(culex.broker, { interval: config.sysInterval, version: `culex version ${version()}`, extra: () => bridgeSysTopics(bridges.status()) });
   const listeners: Listener[] = [];
   let metrics: MetricsServer | undefined;
-  const bridges = new Bridges(culex.broker, config.bridges);
   const closeAll = async (): Promise<void> => {
     bridges.stop();
     sys.stop();
@@ -142,7 +143,7 @@ export async function assemble(config: CulexConfig, overrides: AssembleOverrides
       for (const listener of config.listeners) listeners.push(await openListener(culex, listener, logger));
     }
     if (config.metricsListener !== undefined) {
-      metrics = await startMetricsServer(culex.broker, { port: config.metricsListener.port, host: config.metricsListener.address });
+      metrics = await startMetricsServer(culex.broker, { port: config.metricsListener.port, host: config.metricsListener.address, extra: () => bridgeMetrics(bridges.status()) });
       logger.log('notice', `Opening metrics listener (HTTP /metrics, /healthz) on ${metrics.address} port ${metrics.port}.`);
     }
     sys.start();

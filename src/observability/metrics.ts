@@ -61,6 +61,8 @@ export interface MetricsServerOptions {
   readonly port: number;
   /** Bind address; loopback unless given, since the figures are for the operator only. */
   readonly host: string;
+  /** More exposition text appended to /metrics (e.g. the bridges' metrics). */
+  readonly extra?: () => string;
 }
 
 function answer(response: ServerResponse, status: number, contentType: string, body: string): void {
@@ -68,13 +70,13 @@ function answer(response: ServerResponse, status: number, contentType: string, b
   response.end(body);
 }
 
-function route(broker: Broker, request: IncomingMessage, response: ServerResponse): void {
+function route(broker: Broker, options: MetricsServerOptions, request: IncomingMessage, response: ServerResponse): void {
   const path = (request.url ?? '/').split('?')[0];
   if (request.method !== 'GET' && request.method !== 'HEAD') {
     response.setHeader('allow', 'GET, HEAD');
     return answer(response, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
   }
-  if (path === '/metrics') return answer(response, 200, 'text/plain; version=0.0.4; charset=utf-8', renderMetrics(readFigures(broker)));
+  if (path === '/metrics') return answer(response, 200, 'text/plain; version=0.0.4; charset=utf-8', renderMetrics(readFigures(broker)) + (options.extra?.() ?? ''));
   if (path === '/healthz') {
     // healthy = accepting clients; a stopping broker answers 503 so a balancer drains it
     return broker.isClosing ? answer(response, 503, 'text/plain; charset=utf-8', 'stopping\n') : answer(response, 200, 'text/plain; charset=utf-8', 'ok\n');
@@ -83,7 +85,7 @@ function route(broker: Broker, request: IncomingMessage, response: ServerRespons
 }
 
 export function startMetricsServer(broker: Broker, options: MetricsServerOptions): Promise<MetricsServer> {
-  const server: Server = createServer((request, response) => route(broker, request, response));
+  const server: Server = createServer((request, response) => route(broker, options, request, response));
   server.keepAliveTimeout = 5000;
   return new Promise((resolve, reject) => {
     server.once('error', reject);

@@ -11,6 +11,8 @@ export interface SysTopicsOptions {
   readonly interval: number;
   /** Payload of $SYS/broker/version, e.g. "culex version 0.1.0". */
   readonly version: string;
+  /** More topics and payloads published with the tree, when they change (e.g. the bridges'). */
+  readonly extra?: () => ReadonlyArray<readonly [string, string]>;
 }
 
 /** Counters with a $SYS/broker/load/<name>/{1min,5min,15min} rate, per minute. */
@@ -90,6 +92,7 @@ export class SysTopics {
     const figures = readFigures(this.broker, now);
     this.publish('$SYS/broker/uptime', `${figures.uptimeSeconds} seconds`);
     for (const [topic, value] of plainTopics(figures)) this.publishChanged(topic, String(value));
+    for (const [topic, payload] of this.options.extra?.() ?? []) this.publishChanged(topic, payload);
     if (figures.heapBytes > this.heapMaximum) this.heapMaximum = figures.heapBytes;
     this.publishChanged('$SYS/broker/heap/maximum', String(this.heapMaximum));
     for (const [name, load] of this.loads) {
