@@ -5,6 +5,7 @@
 import type { Will, QoS, Properties } from '../protocol/packets.js';
 import { ReasonCode } from '../protocol/reason-codes.js';
 import { Channel } from './channel.js';
+import type { ClusterPort } from './cluster-port.js';
 import type { ClientLink } from './link.js';
 import { Message } from './message.js';
 import type { BrokerOptions } from './options.js';
@@ -74,6 +75,8 @@ export class Broker {
   private readonly expiryTimers = new Timers();
   private readonly willTimers = new Timers();
   private closing = false;
+  /** The cluster backplane, when this broker is one node of several (set once, before listening). */
+  cluster: ClusterPort | undefined = undefined;
 
   constructor(options: BrokerOptions) {
     this.options = options;
@@ -108,7 +111,12 @@ export class Broker {
 
   /** Routes an accepted message: retained store, then every matching session. */
   route(message: Message, now: number): number {
-    if (message.retain) this.retained.update(message);
+    const cluster = this.cluster;
+    if (message.retain) {
+      this.retained.update(message);
+      if (cluster !== undefined) cluster.retainedChanged(message);
+    }
+    if (cluster !== undefined) return cluster.route(message, now);
     return this.router.publish(message, now);
   }
 
@@ -203,6 +211,22 @@ export class Broker {
     return outcomes.filter(Boolean).length;
   }
 
+  /**
+   * Another node of the cluster took this client id: its connection here closes (0x8E for v5) and
+   * the session here ends, since it continues there. A client that resumes (clean false) came back
+   * in time, so a delayed will is cancelled; a clean start ends the old session, will included.
+   */
+  takenOverRemotely(clientId: string, clean: boolean): void {
+    const channel = this.channels.get(clientId);
+    if (channel !== undefined) {
+      this.options.logger.log('notice', `Client ${clientId} connected to another node, closing old connection.`);
+      channel.takenOver(clean);
+    }
+    if (!clean) this.willTimers.cancel(clientId);
+    const session = this.sessions.get(clientId);
+    if (session !== undefined && session.link === null) this.endSession(session);
+  }
+
   /** Graceful stop: v5 clients get DISCONNECT 0x8B Server shutting down, then every connection closes. */
   async close(): Promise<void> {
     if (this.closing) return;
@@ -210,6 +234,7 @@ export class Broker {
     for (const channel of [...this.connections]) channel.disconnect(ReasonCode.ServerShuttingDown);
     this.expiryTimers.clear();
     this.willTimers.clear();
+    if (this.cluster !== undefined) await this.cluster.close();
     await this.options.store.close();
   }
 
@@ -225,7 +250,10 @@ export class Broker {
     for (const subscription of session.subscriptions.values()) this.router.remove(subscription);
     session.subscriptions.clear();
     session.clearMessages();
-    if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
+    if (this.sessions.get(session.clientId) === session) {
+      this.sessions.delete(session.clientId);
+      this.cluster?.sessionEnded(session.clientId);
+    }
     if (orphans.length === 0) return;
     const now = Date.now();
     for (const entry of orphans) {

@@ -273,6 +273,7 @@ export class Channel {
     if (session === null) return;
     if (this.broker.channels.get(this.clientId) === this) this.broker.channels.delete(this.clientId);
     if (sendWill && this.will !== undefined) publishWill(this, this.will, session.expiryInterval);
+    else if (this.will !== undefined) this.broker.cluster?.willSettled(this.clientId);
     this.will = undefined;
     this.broker.sessionDisconnected(session, Date.now());
     this.session = null;

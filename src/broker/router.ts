@@ -37,6 +37,21 @@ export class SharedGroup {
 
 type Route = Subscription | SharedGroup;
 
+/**
+ * Limits one routing of a message (cluster only): whether plain subscriptions get it, and which
+ * shared groups deliver it here; the other nodes' picks are theirs (one delivery per group).
+ */
+export interface RouteScope {
+  readonly plain: boolean;
+  sharedAllowed(group: SharedGroup): boolean;
+}
+
+/** Told when a (filter, session) route appears or goes, so a cluster can announce its filters. */
+export interface RouteListener {
+  routeAdded(topicFilter: string, group: string | undefined): void;
+  routeRemoved(topicFilter: string, group: string | undefined): void;
+}
+
 /** Decides whether a session may receive a message (the ACL's read check); must be synchronous. */
 export type ReceiveCheck = (session: Session, message: Message) => boolean;
 
@@ -49,6 +64,8 @@ export class Router {
   private readonly targets: Session[] = [];
   private sharedCount = 0;
   private plainCount = 0;
+  /** Set by a cluster backplane; undefined on a single node. */
+  listener: RouteListener | undefined = undefined;
 
   constructor(
     private readonly canReceive: ReceiveCheck,
@@ -68,7 +85,10 @@ export class Router {
 
   add(subscription: Subscription): void {
     if (subscription.group === undefined) {
-      if (this.index.set(subscription.topicFilter, subscription.session.clientId, subscription) === undefined) this.plainCount++;
+      if (this.index.set(subscription.topicFilter, subscription.session.clientId, subscription) === undefined) {
+        this.plainCount++;
+        this.listener?.routeAdded(subscription.topicFilter, undefined);
+      }
       return;
     }
     const key = sharedKey(subscription.group);
@@ -82,6 +102,7 @@ export class Router {
     else {
       group.members.push(subscription);
       this.sharedCount++;
+      this.listener?.routeAdded(subscription.topicFilter, subscription.group);
     }
   }
 
@@ -91,6 +112,7 @@ export class Router {
       if (current === subscription) {
         this.index.delete(subscription.topicFilter, subscription.session.clientId);
         this.plainCount--;
+        this.listener?.routeRemoved(subscription.topicFilter, undefined);
       }
       return;
     }
@@ -101,22 +123,25 @@ export class Router {
     if (at < 0) return;
     group.members.splice(at, 1);
     this.sharedCount--;
+    this.listener?.routeRemoved(subscription.topicFilter, subscription.group);
     if (group.members.length === 0) this.index.delete(subscription.topicFilter, key);
   }
 
   /** Delivers the message to every matching session; returns how many sessions it went to. */
-  publish(message: Message, now: number): number {
+  publish(message: Message, now: number, scope?: RouteScope): number {
     const routes = this.index.match(message.topic);
     if (routes.length === 0) return 0;
+    const plain = scope === undefined || scope.plain;
     const seq = ++this.routeSeq;
     const targets = this.targets;
     let shared: SharedGroup[] | undefined;
     for (let i = 0; i < routes.length; i++) {
       const route = routes[i]!;
       if (route instanceof SharedGroup) {
-        (shared ??= []).push(route);
+        if (scope === undefined || scope.sharedAllowed(route)) (shared ??= []).push(route);
         continue;
       }
+      if (!plain) continue;
       const session = route.session;
       if (route.noLocal && message.origin === session.clientId) continue; // [MQTT-3.8.3-3]
       const qos = (route.qos < message.qos ? route.qos : message.qos) as QoS;

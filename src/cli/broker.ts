@@ -8,6 +8,7 @@ import { defaultConfig, readMosquittoConf, ConfigError } from '../config/mosquit
 import { version } from './version.js';
 
 const usageText = `Usage: culex broker [-c config_file] [--test-config] [-p port] [--host address] [-v]
+                    [--cluster redis://HOST:PORT | redis-cluster://HOST:PORT,HOST:PORT] [--node-id ID]
 
  -c, --config-file  read this mosquitto.conf (see docs/CONFIG.md)
  --test-config      check the configuration file, print "Configuration file is OK." or the error, exit
@@ -15,6 +16,12 @@ const usageText = `Usage: culex broker [-c config_file] [--test-config] [-p port
                 on the loopback interfaces only, as mosquitto -p does; ignored when the
                 configuration file defines listeners
  --host         bind address for the -p ports (e.g. 0.0.0.0 for every interface)
+ --cluster      join the cluster of Culex nodes sharing this Redis server or Redis Cluster
+                (docs/CLUSTER.md); over the configuration's cluster option
+ --node-id      this node's id in the cluster (default: host name and first port)
+ --cluster-heartbeat SECONDS
+                seconds between cluster heartbeats (default 2); a node silent for three
+                is taken for dead
  -v, --verbose  log every message type (subscribe, unsubscribe, debug)
  -h, --help     this text
  --version      print the version
@@ -26,10 +33,13 @@ interface BrokerArgs {
   verbose: boolean;
   configFile: string | undefined;
   testConfig: boolean;
+  cluster: string | undefined;
+  nodeId: string | undefined;
+  heartbeatMs: number | undefined;
 }
 
 function parseArgs(argv: string[]): BrokerArgs | string {
-  const args: BrokerArgs = { ports: [], host: undefined, verbose: false, configFile: undefined, testConfig: false };
+  const args: BrokerArgs = { ports: [], host: undefined, verbose: false, configFile: undefined, testConfig: false, cluster: undefined, nodeId: undefined, heartbeatMs: undefined };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = (): string | undefined => argv[++i];
@@ -64,6 +74,25 @@ function parseArgs(argv: string[]): BrokerArgs | string {
       case '--test-config':
         args.testConfig = true;
         break;
+      case '--cluster': {
+        const url = value();
+        if (url === undefined || url === '') return 'Error: --cluster needs a Redis URL (redis://HOST:PORT or redis-cluster://HOST:PORT,...).';
+        args.cluster = url;
+        break;
+      }
+      case '--cluster-heartbeat': {
+        const text = value();
+        const seconds = Number(text);
+        if (text === undefined || !(seconds >= 0.1 && seconds <= 3600)) return `Error: Invalid --cluster-heartbeat '${text ?? ''}' (0.1 to 3600 seconds).`;
+        args.heartbeatMs = Math.round(seconds * 1000);
+        break;
+      }
+      case '--node-id': {
+        const id = value();
+        if (id === undefined || id === '') return 'Error: --node-id needs an id.';
+        args.nodeId = id;
+        break;
+      }
       default:
         return `Error: Unknown option '${flag}'.`;
     }
@@ -109,7 +138,7 @@ export async function main(argv: string[]): Promise<number> {
   if (args.configFile !== undefined) logger.log('notice', `Config loaded from ${args.configFile}.`);
   let running: AssembledBroker;
   try {
-    running = await assemble(config, { verbose: args.verbose, ports: args.ports, host: args.host, logger });
+    running = await assemble(config, { verbose: args.verbose, ports: args.ports, host: args.host, logger, cluster: args.cluster, nodeId: args.nodeId, heartbeatMs: args.heartbeatMs });
   } catch (error) {
     logger.log('error', `Error: ${error instanceof Error ? error.message : String(error)}`);
     return 1;

@@ -8,6 +8,7 @@ const commands: Record<string, { summary: string; load: () => Promise<{ main(arg
   pub: { summary: 'publish a message (like mosquitto_pub)', load: () => import('./pub.js') },
   sub: { summary: 'subscribe and print messages (like mosquitto_sub)', load: () => import('./sub.js') },
   rr: { summary: 'request/response (like mosquitto_rr)', load: () => import('./rr.js') },
+  cluster: { summary: 'show the nodes of a cluster (culex cluster status)', load: () => import('./cluster.js') },
   passwd: { summary: 'manage a password file (like mosquitto_passwd)', load: () => import('./passwd.js') },
 };
 

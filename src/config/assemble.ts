@@ -3,6 +3,7 @@
 // WebSocket, log files); everything else sees only the ports.
 
 import { unlinkSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { createBroker, type Culex } from '../index.js';
 import type { Authenticator, Authorizer } from '../auth/port.js';
 import { allowAll } from '../auth/port.js';
@@ -33,6 +34,12 @@ export interface AssembleOverrides {
   readonly host?: string | undefined;
   /** A logger to use instead of the configured destinations (tests). */
   readonly logger?: Logger;
+  /** --cluster URL, over the configuration's `cluster`. */
+  readonly cluster?: string | undefined;
+  /** --node-id, over the configuration's `cluster_node_id`. */
+  readonly nodeId?: string | undefined;
+  /** --cluster-heartbeat, in milliseconds. */
+  readonly heartbeatMs?: number | undefined;
 }
 
 export interface AssembledBroker {
@@ -137,6 +144,7 @@ export async function assemble(config: CulexConfig, overrides: AssembleOverrides
     await Promise.all(closing);
   };
   try {
+    await joinCluster(culex, config, overrides, logger);
     if (config.localOnly) await openDefaultListeners(culex, overrides, listeners, logger);
     else {
       if (overrides.ports !== undefined && overrides.ports.length > 0) logger.log('warning', 'Warning: -p is ignored because the configuration file defines listeners.');
@@ -184,6 +192,24 @@ export async function assemble(config: CulexConfig, overrides: AssembleOverrides
       }
     },
   };
+}
+
+/**
+ * Joins the cluster before any listener opens, so that no client is served outside it. The cluster
+ * code (and ioredis) is loaded only when a cluster is configured.
+ */
+async function joinCluster(culex: Culex, config: CulexConfig, overrides: AssembleOverrides, logger: Logger): Promise<void> {
+  const url = overrides.cluster ?? config.cluster;
+  if (url === undefined) return;
+  const { parseClusterUrl } = await import('../cluster/cluster-url.js');
+  const parsed = parseClusterUrl(url);
+  if (typeof parsed === 'string') throw new Error(parsed);
+  const firstPort = config.localOnly ? (overrides.ports?.[0] ?? 1883) : (config.listeners[0]?.port ?? 1883);
+  const nodeId = overrides.nodeId ?? config.clusterNodeId ?? `${hostname()}:${firstPort}`;
+  const { ClusterNode } = await import('../cluster/node.js');
+  const listeners = config.localOnly ? (overrides.ports ?? [1883]) : config.listeners.map((listener) => listener.port);
+  await ClusterNode.join(culex.broker, { url: parsed, nodeId, heartbeatMs: overrides.heartbeatMs, describe: () => ({ host: hostname(), ports: listeners }) });
+  logger.log('debug', `Cluster node id ${nodeId}.`);
 }
 
 /** No listener configured: Mosquitto 2's local-only mode (or the -p/--host ports). */

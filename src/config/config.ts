@@ -98,6 +98,10 @@ export interface CulexConfig {
   /** Culex-only; undefined = no HTTP admin endpoint (the default). */
   readonly metricsListener: MetricsListenerConfig | undefined;
   readonly pidFile: string | undefined;
+  /** Culex-only `cluster URL`: join the cluster of nodes sharing this Redis (docs/CLUSTER.md). */
+  readonly cluster: string | undefined;
+  /** Culex-only `cluster_node_id`: this node's id in the cluster; default host name and port. */
+  readonly clusterNodeId: string | undefined;
   /** Seconds between $SYS updates; 0 = off. */
   readonly sysInterval: number;
   /** Stored for the persistence issue. */

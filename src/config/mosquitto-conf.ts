@@ -10,6 +10,7 @@ import type { LogType } from '../broker/logger.js';
 import type { ConfiguredLimits, CulexConfig, ListenerConfig, LogDestination, MetricsListenerConfig, SourceLocation } from './config.js';
 import { mosquittoOnlyOptions } from './unsupported-options.js';
 import { BridgeOptionsReader, bridgeOptionNames } from '../bridge/bridge-options.js';
+import { parseClusterUrl } from '../cluster/cluster-url.js';
 
 /** A configuration problem, printed as `Error: <message>` then `Error found at <file>:<line>.` */
 export class ConfigError {
@@ -144,6 +145,8 @@ class Reader {
   logFacility = 3; // LOG_DAEMON
   metricsListener: MetricsListenerConfig | undefined;
   pidFile: string | undefined;
+  cluster: string | undefined;
+  clusterNodeId: string | undefined;
   sysInterval = 10;
   persistence = false;
   persistenceLocation: string | undefined;
@@ -342,6 +345,16 @@ class Reader {
       case 'pid_file':
         this.pidFile = this.once(line);
         return;
+      case 'cluster': {
+        const url = this.once(line);
+        const parsed = parseClusterUrl(url);
+        if (typeof parsed === 'string') return line.fail(`${parsed[0]!.toUpperCase()}${parsed.slice(1)}.`);
+        this.cluster = url;
+        return;
+      }
+      case 'cluster_node_id':
+        this.clusterNodeId = this.once(line);
+        return;
       case 'sys_interval':
         this.sysInterval = line.int(0, 65535);
         return;
@@ -474,6 +487,8 @@ class Reader {
       },
       metricsListener: this.metricsListener,
       pidFile: this.pidFile,
+      cluster: this.cluster,
+      clusterNodeId: this.clusterNodeId,
       sysInterval: this.sysInterval,
       persistence: this.persistence,
       persistenceLocation: this.persistenceLocation,

@@ -150,6 +150,7 @@ function acceptConnect(channel: Channel, packet: ConnectPacket, clientId: string
   channel.connectExpiryWasZero = expiryInterval === 0;
   broker.channels.set(clientId, channel);
   channel.connected(session);
+  broker.cluster?.clientConnected(clientId, packet.clean, packet.will, expiryInterval);
 
   const connack: ConnackPacket = { type: 'connack', sessionPresent: present, reasonCode: ReasonCode.Success };
   if (v5) {

@@ -32,6 +32,7 @@ export function publishWill(channel: Channel, will: Will, sessionExpiry: number)
   const willDelay = will.properties?.willDelayInterval ?? 0;
   const delay = sessionExpiry === NEVER_EXPIRES ? willDelay : Math.min(willDelay, sessionExpiry);
   broker.scheduleWill(channel.clientId, will, delay, () => {
+    broker.cluster?.willSettled(identity.clientId);
     const send = (allowed: boolean): void => {
       if (!allowed) return;
       const now = Date.now();

@@ -1,0 +1,29 @@
+// What the broker sees of a cluster backplane (src/cluster/ implements it). Without one configured
+// the broker never calls anything here: the single-node hot path stays as it is.
+
+import type { Will } from '../protocol/packets.js';
+import type { Message } from './message.js';
+import type { RouteScope } from './router.js';
+
+export interface ClusterPort {
+  /**
+   * Routes an accepted message cluster-wide: to the other nodes whose route table matches, and
+   * locally through router.publish with the scope this node's shared-group picks allow. Returns the
+   * number of local sessions plus remote nodes it went to.
+   */
+  route(message: Message, now: number): number;
+  /** A retained message was stored or cleared on this node: share it with the cluster. */
+  retainedChanged(message: Message): void;
+  /**
+   * A client id connected here: the cluster registry moves it (another node's connection is taken
+   * over) and its will is kept in the cluster, for another node to send if this one dies.
+   */
+  clientConnected(clientId: string, clean: boolean, will: Will | undefined, sessionExpiry: number): void;
+  /** The client's will no longer needs a stand-in (sent, cancelled or discarded). */
+  willSettled(clientId: string): void;
+  /** The session of a client id ended on this node. */
+  sessionEnded(clientId: string): void;
+  close(): Promise<void>;
+}
+
+export type { RouteScope };

@@ -1,0 +1,35 @@
+// Every Redis key and channel the cluster uses, in one place (docs/CLUSTER.md lists them).
+// A node's own keys share the hash tag {node:ID}, so on a Redis Cluster they live in one slot.
+
+export const clusterKeys = {
+  /** HASH node id → JSON status (listeners, clients, counters), rewritten on each heartbeat. */
+  nodes: 'culex:nodes',
+  /** HASH client id → node id holding its connection or session. */
+  clients: 'culex:clients',
+  /** HASH topic → message frame: the retained messages of the cluster. */
+  retained: 'culex:retained',
+  /** Broadcast channel: route table changes (JSON). */
+  routeChanges: 'culex:routes',
+  /** Broadcast channel: retained message changes (node id + frame). */
+  retainedChanges: 'culex:retained-changes',
+  /** STRING with a TTL: the node is alive while it exists. */
+  alive: (node: string): string => `culex:{node:${node}}:alive`,
+  /** HASH entry → "1" plus "#seq": the node's route table entries. */
+  routes: (node: string): string => `culex:{node:${node}}:routes`,
+  /** HASH client id → will (delay + frame) of the node's connected clients. */
+  wills: (node: string): string => `culex:{node:${node}}:wills`,
+  /** SET of client ids whose session lives on the node. */
+  sessions: (node: string): string => `culex:{node:${node}}:sessions`,
+  /** STRING lock: the node elected to clean up after a dead node. */
+  reaper: (node: string): string => `culex:{node:${node}}:reaper`,
+  /** The node's data channel (sharded on a Redis Cluster): message and takeover frames for it. */
+  data: (node: string): string => `culex:{node:${node}}:data`,
+} as const;
+
+/** "#seq" is no valid topic filter ('#' must be a whole level), so it cannot clash with an entry. */
+export const SEQ_FIELD = '#seq';
+
+/** Compare-and-set of the client registry: returns the node that held the id before. */
+export const CLAIM_CLIENT = "local old = redis.call('HGET', KEYS[1], ARGV[1]); redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]); return old";
+/** Frees a client id only if the given node still holds it. */
+export const RELEASE_CLIENT = "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0";

@@ -1,0 +1,88 @@
+// Heartbeats and dead nodes. Each node refreshes a key with a TTL of three heartbeats and its status
+// entry; each heartbeat it also looks for nodes whose key expired. The first node to take that
+// node's reaper lock (SET NX with a TTL) cleans up after it: it sends the wills of the dead node's
+// clients (after their will delay, unless the client reconnected elsewhere meanwhile
+// [MQTT-3.1.3-9]), frees their client ids, and takes the node's routes out of the table.
+
+import { Timers } from '../broker/timers.js';
+import { decodeWill } from './frame.js';
+import { RELEASE_CLIENT, clusterKeys as keys } from './keys.js';
+import type { ClusterNode } from './node.js';
+
+export class Liveness {
+  private timer: NodeJS.Timeout | undefined;
+  private readonly pendingWills = new Timers();
+  private ticking = false;
+
+  constructor(
+    private readonly node: ClusterNode,
+    private readonly heartbeatMs: number,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.tick(), this.heartbeatMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+    this.pendingWills.clear();
+  }
+
+  /** Refreshes this node's alive key and status entry. */
+  async beat(): Promise<void> {
+    const commands = this.node.link.commands;
+    await Promise.all([
+      commands.set(keys.alive(this.node.id), String(process.pid), 'PX', this.heartbeatMs * 3),
+      commands.hset(keys.nodes, this.node.id, JSON.stringify(this.node.status())),
+    ]);
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ticking || !this.node.link.isUp) return;
+    this.ticking = true;
+    try {
+      await this.beat();
+      const commands = this.node.link.commands;
+      const nodes = Object.keys(await commands.hgetall(keys.nodes));
+      for (const known of this.node.table.knownNodes) if (known !== this.node.id && !nodes.includes(known)) this.node.table.removeNode(known);
+      for (const other of nodes) {
+        if (other === this.node.id || (await commands.exists(keys.alive(other))) === 1) continue;
+        const elected = await commands.set(keys.reaper(other), this.node.id, 'PX', 60_000, 'NX');
+        if (elected === 'OK') await this.reap(other);
+      }
+    } catch {
+      // Redis went away mid-tick: the next tick after the resync tries again
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async reap(dead: string): Promise<void> {
+    const node = this.node;
+    const commands = node.link.commands;
+    const wills = await commands.hgetallBuffer(keys.wills(dead));
+    const sessions = await commands.smembers(keys.sessions(dead));
+    let scheduled = 0;
+    for (const [clientId, stored] of Object.entries(wills)) {
+      const will = decodeWill(stored);
+      if (will === undefined) continue;
+      scheduled++;
+      this.pendingWills.schedule(`${dead}\u0000${clientId}`, will.delay * 1000, () => {
+        void (async () => {
+          // the client came back on another node in time: no will [MQTT-3.1.3-9]
+          if ((await commands.hget(keys.clients, clientId)) !== dead) return;
+          await commands.eval(RELEASE_CLIENT, 1, keys.clients, clientId, dead);
+          node.publishOrphanWill(will.message);
+        })().catch(() => undefined);
+      });
+    }
+    for (const clientId of sessions) if (wills[clientId] === undefined) await commands.eval(RELEASE_CLIENT, 1, keys.clients, clientId, dead);
+    await commands.del(keys.routes(dead), keys.wills(dead), keys.sessions(dead));
+    await commands.hdel(keys.nodes, dead);
+    await commands.publish(keys.routeChanges, JSON.stringify({ node: dead, gone: true }));
+    node.table.removeNode(dead);
+    node.logger.log('notice', `Cluster: node ${dead} stopped heartbeating; node ${node.id} removed its routes and handles the wills of its clients (${scheduled}).`);
+  }
+}

@@ -1,0 +1,471 @@
+// One broker node of a cluster on Redis: joins, keeps the route table, forwards each PUBLISH only
+// to the nodes whose routes match (batched per event-loop turn, one Redis command per node), routes
+// what other nodes send with the same semantics as a local PUBLISH, keeps client ids unique
+// cluster-wide, shares retained messages, and re-synchronises after a Redis outage. Heartbeats
+// and dead-node clean-up are in liveness.ts; see docs/CLUSTER.md for the design.
+
+import type { Broker } from '../broker/broker.js';
+import type { ClusterPort } from '../broker/cluster-port.js';
+import type { Message } from '../broker/message.js';
+import type { RouteListener, RouteScope, SharedGroup } from '../broker/router.js';
+import { NEVER_EXPIRES } from '../broker/session.js';
+import type { Will } from '../protocol/packets.js';
+import type { ClusterUrl } from './cluster-url.js';
+import { FrameKind, decodeFrames, encodeMessageFrame, encodeTakeoverFrame, encodeWill, type Frame, type GroupRef } from './frame.js';
+import { CLAIM_CLIENT, RELEASE_CLIENT, SEQ_FIELD, clusterKeys as keys } from './keys.js';
+import { Liveness } from './liveness.js';
+import { RedisLink } from './redis-link.js';
+import { LocalRoutes, RouteTable } from './route-table.js';
+
+export interface ClusterNodeOptions {
+  readonly url: ClusterUrl;
+  readonly nodeId: string;
+  /** Milliseconds between heartbeats; a node silent for 3 heartbeats is dead. Default 2000. */
+  readonly heartbeatMs?: number;
+  /** Extra fields of this node's status entry (its listeners). */
+  readonly describe?: () => Record<string, unknown>;
+}
+
+export interface ClusterStats {
+  /** Messages sent to other nodes (one per message per node) and the Redis commands that carried them. */
+  forwardedMessages: number;
+  forwardedBatches: number;
+  receivedMessages: number;
+  receivedBatches: number;
+  /** Messages for other nodes dropped while Redis was unreachable. */
+  droppedWhileDown: number;
+  outages: number;
+  badFrames: number;
+  takeovers: number;
+  willsSent: number;
+}
+
+class Peer {
+  mark = 0;
+  plain = false;
+  groups: GroupRef[] | undefined = undefined;
+  frames: Buffer[] = [];
+  constructor(readonly channel: string) {}
+}
+
+const PLAIN_ONLY: RouteScope = { plain: true, sharedAllowed: () => false };
+const sharedKey = (group: string, topicFilter: string): string => `${group}\u0000${topicFilter}`;
+
+export class ClusterNode implements ClusterPort, RouteListener {
+  readonly id: string;
+  readonly stats: ClusterStats = { forwardedMessages: 0, forwardedBatches: 0, receivedMessages: 0, receivedBatches: 0, droppedWhileDown: 0, outages: 0, badFrames: 0, takeovers: 0, willsSent: 0 };
+  readonly table = new RouteTable();
+  readonly link: RedisLink;
+  private readonly local = new LocalRoutes();
+  private readonly peers = new Map<string, Peer>();
+  private readonly targets: Peer[] = [];
+  private readonly flushing = new Set<Peer>();
+  private readonly wills = new Map<string, Buffer>();
+  private readonly liveness: Liveness;
+  private readonly dataChannel: string;
+  private seq = 0;
+  private ownSeq = 0;
+  private flushScheduled = false;
+  private announceScheduled = false;
+  private everReady = false;
+  private closed = false;
+
+  private constructor(
+    readonly broker: Broker,
+    readonly options: ClusterNodeOptions,
+  ) {
+    this.id = options.nodeId;
+    this.dataChannel = keys.data(this.id);
+    this.link = new RedisLink(options.url, {
+      message: (channel, data) => this.onRedisMessage(channel, data),
+      ready: () => this.onReady(),
+      down: (reason) => this.onDown(reason),
+    });
+    this.liveness = new Liveness(this, options.heartbeatMs ?? 2000);
+  }
+
+  /** Connects to Redis and joins; throws with a clear reason when Redis cannot be reached or the id is taken. */
+  static async join(broker: Broker, options: ClusterNodeOptions): Promise<ClusterNode> {
+    const node = new ClusterNode(broker, options);
+    const where = options.url.endpoints.map((e) => `${e.host}:${e.port}`).join(',');
+    try {
+      await node.link.connect(10_000);
+    } catch (error) {
+      throw new Error(`cannot reach Redis at ${where} for the cluster: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if ((await node.link.commands.exists(keys.alive(node.id))) === 1) {
+      await node.link.close();
+      throw new Error(`cluster node id '${node.id}' is in use by a running node (choose another with --node-id)`);
+    }
+    await node.link.subscribe(node.dataChannel, [keys.routeChanges, keys.retainedChanges]);
+    broker.cluster = node;
+    broker.router.listener = node;
+    await node.resync();
+    node.liveness.start();
+    broker.options.logger.log('notice', `Cluster: node ${node.id} joined through Redis at ${where}${node.link.sharded ? ' (Redis Cluster, sharded pub/sub)' : ''}.`);
+    return node;
+  }
+
+  get logger(): Broker['options']['logger'] {
+    return this.broker.options.logger;
+  }
+
+  // ---- routing -------------------------------------------------------------------------------
+
+  route(message: Message, now: number): number {
+    const topic = message.topic;
+    // $SYS is per node: never forwarded
+    if (topic.charCodeAt(0) === 0x24 && topic.startsWith('$SYS')) return this.broker.router.publish(message, now);
+    const routes = this.table.index.match(topic);
+    if (routes.length === 0) return this.broker.router.publish(message, now);
+    const seq = ++this.seq;
+    const targets = this.targets;
+    let skipped: Set<string> | undefined;
+    for (let i = 0; i < routes.length; i++) {
+      const route = routes[i]!;
+      let peer: Peer;
+      if (typeof route === 'string') {
+        if (route === this.id) continue;
+        peer = this.peer(route, seq);
+        peer.plain = true;
+      } else {
+        const node = route.pick(); // one delivery per group cluster-wide (MQTT 5.0 §4.8.2)
+        if (node === this.id) continue;
+        (skipped ??= new Set()).add(sharedKey(route.group, route.topicFilter));
+        peer = this.peer(node, seq);
+        (peer.groups ??= []).push(route);
+      }
+    }
+    const scope: RouteScope | undefined = skipped === undefined ? undefined : { plain: true, sharedAllowed: (g: SharedGroup) => !skipped.has(sharedKey(g.group, g.topicFilter)) };
+    const delivered = this.broker.router.publish(message, now, scope);
+    const remote = targets.length;
+    if (remote === 0) return delivered;
+    if (!this.link.isUp) {
+      this.stats.droppedWhileDown += remote;
+    } else {
+      let plainFrame: Buffer | undefined;
+      for (let i = 0; i < remote; i++) {
+        const peer = targets[i]!;
+        const frame = peer.groups === undefined ? (plainFrame ??= encodeMessageFrame(message, true, undefined)) : encodeMessageFrame(message, peer.plain, peer.groups);
+        peer.frames.push(frame);
+        this.flushing.add(peer);
+      }
+      this.stats.forwardedMessages += remote;
+      this.scheduleFlush();
+    }
+    targets.length = 0;
+    return delivered + remote;
+  }
+
+  private peer(node: string, seq: number): Peer {
+    let peer = this.peers.get(node);
+    if (peer === undefined) this.peers.set(node, (peer = new Peer(keys.data(node))));
+    if (peer.mark !== seq) {
+      peer.mark = seq;
+      peer.plain = false;
+      peer.groups = undefined;
+      this.targets.push(peer);
+    }
+    return peer;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    process.nextTick(() => this.flush());
+  }
+
+  /** One Redis command per destination node for everything routed this turn (auto-pipelined together). */
+  private flush(): void {
+    this.flushScheduled = false;
+    for (const peer of this.flushing) {
+      const frames = peer.frames;
+      peer.frames = [];
+      const data = frames.length === 1 ? frames[0]! : Buffer.concat(frames);
+      this.stats.forwardedBatches++;
+      this.send(peer.channel, data);
+    }
+    this.flushing.clear();
+  }
+
+  private send(channel: string, data: Buffer): void {
+    const commands = this.link.commands;
+    const sent = this.link.sharded ? commands.spublish(channel, data) : commands.publish(channel, data);
+    sent.catch(() => this.stats.droppedWhileDown++);
+  }
+
+  // ---- what other nodes send -----------------------------------------------------------------
+
+  private onRedisMessage(channel: string, data: Buffer): void {
+    if (channel === this.dataChannel) {
+      this.stats.receivedBatches++;
+      const error = decodeFrames(data, (frame) => this.onFrame(frame));
+      if (error !== undefined) this.badFrame(`data channel: ${error}`);
+    } else if (channel === keys.routeChanges) {
+      this.onRouteChange(data.toString('utf8'));
+    } else if (channel === keys.retainedChanges) {
+      this.onRetainedChange(data);
+    }
+  }
+
+  private onFrame(frame: Frame): void {
+    if (frame.kind === FrameKind.takeover) {
+      this.stats.takeovers++;
+      this.broker.takenOverRemotely(frame.clientId, frame.clean);
+      return;
+    }
+    this.stats.receivedMessages++;
+    const now = Date.now();
+    const message = frame.message;
+    if (message.isExpired(now)) return; // [MQTT-3.3.2-5]
+    const groups = frame.groups;
+    const scope: RouteScope =
+      groups.length === 0
+        ? frame.plain
+          ? PLAIN_ONLY
+          : { plain: false, sharedAllowed: () => false }
+        : { plain: frame.plain, sharedAllowed: (g) => groups.some((ref) => ref.group === g.group && ref.topicFilter === g.topicFilter) };
+    this.broker.router.publish(message, now, scope);
+  }
+
+  private onRouteChange(text: string): void {
+    let change: { node?: unknown; seq?: unknown; added?: unknown; removed?: unknown; reset?: unknown; gone?: unknown };
+    try {
+      change = JSON.parse(text) as typeof change;
+    } catch {
+      return this.badFrame('route change is not JSON');
+    }
+    const { node, seq } = change;
+    if (typeof node !== 'string' || node === this.id) return;
+    if (change.gone === true) {
+      this.table.removeNode(node);
+      return;
+    }
+    const list = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
+    if (typeof seq !== 'number') return this.badFrame('route change without a sequence number');
+    if (change.reset === true) {
+      this.table.replaceNode(node, list(change.added), seq);
+      return;
+    }
+    if (!this.table.applyUpdate(node, seq, list(change.added), list(change.removed))) void this.readNodeRoutes(node);
+  }
+
+  private onRetainedChange(data: Buffer): void {
+    if (data.length < 2) return this.badFrame('retained change too short');
+    const idLength = data.readUInt16BE(0);
+    if (data.toString('utf8', 2, 2 + idLength) === this.id) return;
+    const error = decodeFrames(data.subarray(2 + idLength), (frame) => {
+      if (frame.kind === FrameKind.message) this.broker.retained.update(frame.message);
+    });
+    if (error !== undefined) this.badFrame(`retained change: ${error}`);
+  }
+
+  private badFrame(why: string): void {
+    this.stats.badFrames++;
+    this.logger.log('warning', `Cluster: ignored a bad message from Redis (${why}).`);
+  }
+
+  // ---- this node's routes --------------------------------------------------------------------
+
+  routeAdded(topicFilter: string, group: string | undefined): void {
+    this.local.added(LocalRoutes.entry(topicFilter, group));
+    this.scheduleAnnounce();
+  }
+
+  routeRemoved(topicFilter: string, group: string | undefined): void {
+    this.local.removed(LocalRoutes.entry(topicFilter, group));
+    this.scheduleAnnounce();
+  }
+
+  private scheduleAnnounce(): void {
+    if (this.announceScheduled) return;
+    this.announceScheduled = true;
+    process.nextTick(() => this.announce());
+  }
+
+  /** Writes the turn's net route changes to Redis, then tells the other nodes. */
+  private announce(): void {
+    this.announceScheduled = false;
+    const { added, removed } = this.local.takeChanges();
+    if (added.length === 0 && removed.length === 0) return;
+    const seq = ++this.ownSeq;
+    this.table.applyUpdate(this.id, seq, added, removed);
+    if (!this.link.isUp) return; // the full announcement after the outage carries it
+    const commands = this.link.commands;
+    const key = keys.routes(this.id);
+    const failed = (): void => undefined;
+    if (removed.length > 0) commands.hdel(key, ...removed).catch(failed);
+    commands.hset(key, SEQ_FIELD, String(seq), ...added.flatMap((entry) => [entry, '1'])).catch(failed);
+    commands.publish(keys.routeChanges, JSON.stringify({ node: this.id, seq, added, removed })).catch(failed);
+  }
+
+  /** Reads one node's routes in full (after a missed update). */
+  private async readNodeRoutes(node: string): Promise<void> {
+    try {
+      const entries = await this.link.commands.hgetall(keys.routes(node));
+      const seq = Number(entries[SEQ_FIELD] ?? -1);
+      delete entries[SEQ_FIELD];
+      this.table.replaceNode(node, Object.keys(entries), seq);
+    } catch {
+      // Redis is away: the resync when it returns reads everything
+    }
+  }
+
+  // ---- client identity, wills, sessions ------------------------------------------------------
+
+  clientConnected(clientId: string, clean: boolean, will: Will | undefined, sessionExpiry: number): void {
+    if (will !== undefined) {
+      const willDelay = will.properties?.willDelayInterval ?? 0;
+      const delay = sessionExpiry === NEVER_EXPIRES ? willDelay : Math.min(willDelay, sessionExpiry);
+      this.wills.set(clientId, encodeWill(clientId, will, delay));
+    } else {
+      this.wills.delete(clientId);
+    }
+    if (!this.link.isUp) return; // re-registered by the resync
+    const commands = this.link.commands;
+    const failed = (): void => undefined;
+    (commands.eval(CLAIM_CLIENT, 1, keys.clients, clientId, this.id) as Promise<unknown>).then((previous) => {
+      // [MQTT-3.1.4-3] the id is connected on another node: that connection is closed there (0x8E)
+      if (typeof previous === 'string' && previous !== this.id) this.send(keys.data(previous), encodeTakeoverFrame(clientId, clean));
+    }, failed);
+    commands.sadd(keys.sessions(this.id), clientId).catch(failed);
+    const stored = this.wills.get(clientId);
+    if (stored !== undefined) commands.hset(keys.wills(this.id), clientId, stored).catch(failed);
+    else commands.hdel(keys.wills(this.id), clientId).catch(failed);
+  }
+
+  willSettled(clientId: string): void {
+    if (!this.wills.delete(clientId) || !this.link.isUp) return;
+    this.link.commands.hdel(keys.wills(this.id), clientId).catch(() => undefined);
+  }
+
+  sessionEnded(clientId: string): void {
+    if (this.wills.delete(clientId) && this.link.isUp) this.link.commands.hdel(keys.wills(this.id), clientId).catch(() => undefined);
+    if (!this.link.isUp) return;
+    const commands = this.link.commands;
+    commands.srem(keys.sessions(this.id), clientId).catch(() => undefined);
+    (commands.eval(RELEASE_CLIENT, 1, keys.clients, clientId, this.id) as Promise<unknown>).catch(() => undefined);
+  }
+
+  // ---- retained messages ---------------------------------------------------------------------
+
+  retainedChanged(message: Message): void {
+    if (message.topic.startsWith('$SYS') || !this.link.isUp) return; // the resync uploads what an outage kept back
+    const frame = encodeMessageFrame(message, false, undefined);
+    const commands = this.link.commands;
+    const failed = (): void => undefined;
+    if (message.payload.length === 0) commands.hdel(keys.retained, message.topic).catch(failed);
+    else commands.hset(keys.retained, message.topic, frame).catch(failed);
+    const id = Buffer.from(this.id, 'utf8');
+    const header = Buffer.allocUnsafe(2);
+    header.writeUInt16BE(id.length, 0);
+    commands.publish(keys.retainedChanges, Buffer.concat([header, id, frame])).catch(failed);
+  }
+
+  // ---- Redis up and down ---------------------------------------------------------------------
+
+  private onDown(reason: string): void {
+    if (this.closed) return;
+    this.stats.outages++;
+    this.logger.log('warning', `Cluster: ${reason}; serving local clients only until it returns (outage ${this.stats.outages}).`);
+  }
+
+  private onReady(): void {
+    if (this.closed) return;
+    if (!this.everReady) {
+      this.everReady = true; // the first connection: join() does the resync
+      return;
+    }
+    this.resync().then(
+      () => this.logger.log('notice', `Cluster: Redis is back; node ${this.id} re-synchronised (${this.stats.droppedWhileDown} cross-node messages dropped so far).`),
+      (error: unknown) => this.logger.log('warning', `Cluster: re-synchronisation failed: ${error instanceof Error ? error.message : String(error)}; retrying on the next heartbeat.`),
+    );
+  }
+
+  /**
+   * Full state exchange, at join and after every outage (Redis may have restarted empty): this
+   * node writes its routes, sessions, wills and status, then reads every node's routes and the
+   * retained messages.
+   */
+  async resync(): Promise<void> {
+    const commands = this.link.commands;
+    const entries = this.local.all();
+    const seq = ++this.ownSeq;
+    this.table.replaceNode(this.id, entries, seq);
+    const routesKey = keys.routes(this.id);
+    await commands.del(routesKey);
+    await commands.hset(routesKey, SEQ_FIELD, String(seq), ...entries.flatMap((entry) => [entry, '1']));
+    await commands.publish(keys.routeChanges, JSON.stringify({ node: this.id, seq, added: entries, reset: true }));
+    await this.liveness.beat();
+    const sessions = [...this.broker.sessions.keys()];
+    await commands.del(keys.sessions(this.id), keys.wills(this.id));
+    for (const clientId of sessions) {
+      await commands.hsetnx(keys.clients, clientId, this.id);
+      await commands.sadd(keys.sessions(this.id), clientId);
+    }
+    for (const [clientId, will] of this.wills) await commands.hset(keys.wills(this.id), clientId, will);
+
+    const status = await commands.hgetall(keys.nodes);
+    for (const node of this.table.knownNodes) if (node !== this.id && status[node] === undefined) this.table.removeNode(node);
+    for (const node of Object.keys(status)) if (node !== this.id) await this.readNodeRoutes(node);
+
+    const stored = await commands.hgetallBuffer(keys.retained);
+    const topics = Object.keys(stored);
+    if (topics.length === 0 && this.broker.retained.size > 0) {
+      // Redis lost the retained messages (restarted without persistence): this node's copy restores them
+      for (const message of this.broker.retained.all()) if (!message.topic.startsWith('$SYS')) this.retainedChanged(message);
+    } else {
+      for (const topic of topics) {
+        decodeFrames(stored[topic]!, (frame) => {
+          if (frame.kind !== FrameKind.message) return;
+          if (frame.message.isExpired(Date.now())) void commands.hdel(keys.retained, topic).catch(() => undefined);
+          else this.broker.retained.update(frame.message);
+        });
+      }
+    }
+  }
+
+  /** Publishes a will for a client of a dead node, as this node (liveness.ts decides when). */
+  publishOrphanWill(message: Message): void {
+    const now = Date.now();
+    const expiry = message.properties?.messageExpiryInterval;
+    const fresh = new (message.constructor as typeof Message)(message.topic, message.payload, message.qos, message.retain, message.properties, expiry === undefined ? 0 : now + expiry * 1000, message.origin, now);
+    this.stats.willsSent++;
+    this.broker.route(fresh, now);
+  }
+
+  /** What this node tells the cluster about itself on each heartbeat. */
+  status(): Record<string, unknown> {
+    return {
+      id: this.id,
+      pid: process.pid,
+      clients: this.broker.channels.size,
+      sessions: this.broker.sessions.size,
+      subscriptions: this.broker.router.subscriptionCount,
+      routes: this.table.entriesOf(this.id).size,
+      ...this.stats,
+      updatedAt: Date.now(),
+      ...this.options.describe?.(),
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.liveness.stop();
+    this.flush();
+    if (this.broker.router.listener === this) this.broker.router.listener = undefined;
+    if (this.link.isUp) {
+      // a graceful leave: routes and status go at once instead of after the heartbeat timeout
+      const commands = this.link.commands;
+      const release = [...this.broker.sessions.keys()].map((clientId) => commands.eval(RELEASE_CLIENT, 1, keys.clients, clientId, this.id) as Promise<unknown>);
+      await Promise.allSettled([
+        ...release,
+        commands.del(keys.routes(this.id), keys.alive(this.id), keys.wills(this.id), keys.sessions(this.id)),
+        commands.hdel(keys.nodes, this.id),
+        commands.publish(keys.routeChanges, JSON.stringify({ node: this.id, gone: true })),
+      ]);
+    }
+    await this.link.close();
+  }
+}
