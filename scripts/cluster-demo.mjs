@@ -76,7 +76,7 @@ try {
 Try:
   mosquitto_sub -p ${ports[1]} -t 'demo/#' -v
   mosquitto_pub -p ${ports[0]} -t demo/hello -m 'from node-1'
-  node ${cli} cluster status --cluster ${redisUrl}
+  npx culex cluster status --cluster ${redisUrl}
 Ctrl-C stops the nodes${dir ? ' and Redis' : ''}.`);
   process.on('SIGINT', () => void stopAll());
   process.on('SIGTERM', () => void stopAll());
