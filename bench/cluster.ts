@@ -113,9 +113,13 @@ function stamped(size: number): Buffer {
 }
 
 interface PathResult {
+  /** Saturated (messages sent in bursts of 500): both brokers' CPU per message, Redis's, Redis commands per message. */
   cpuUsPerMessage: number;
   redisCpuUsPerMessage: number;
   redisCommandsPerMessage: number;
+  /** At the fixed rate: the same figures, with little to batch. */
+  atRateCpuUsPerMessage: number;
+  atRateRedisCommandsPerMessage: number;
   p50Ms: number;
   p99Ms: number;
 }
@@ -154,6 +158,9 @@ async function measurePath(name: string, pub: MqttClient, sub: MqttClient, pids:
   const redisCpu = (cpuSeconds(redisPid) ?? NaN) - redisBefore;
   // fixed-rate latency
   recording = true;
+  received = 0;
+  const rateCpuBefore = pids.map((pid) => cpuSeconds(pid) ?? NaN);
+  const rateCommandsBefore = await redisCommands(redisPort);
   const total = args.rate * args.seconds;
   const start = performance.now();
   for (let i = 0; i < total; i++) {
@@ -164,13 +171,18 @@ async function measurePath(name: string, pub: MqttClient, sub: MqttClient, pids:
   }
   await new Promise((resolve) => setTimeout(resolve, 500));
   recording = false;
+  const rateCommands = (await redisCommands(redisPort)) - rateCommandsBefore - 1;
+  const rateCpu = pids.reduce((sum, pid, i) => sum + ((cpuSeconds(pid) ?? NaN) - rateCpuBefore[i]!), 0);
+  const rateReceived = received;
   sub.removeAllListeners('message');
   latencies.sort((a, b) => a - b);
   const at = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
   return {
-    cpuUsPerMessage: (cpu / received) * 1e6,
-    redisCpuUsPerMessage: (redisCpu / received) * 1e6,
-    redisCommandsPerMessage: (commandsAfter - commandsBefore - 1) / received,
+    cpuUsPerMessage: (cpu / args.messages) * 1e6,
+    redisCpuUsPerMessage: (redisCpu / args.messages) * 1e6,
+    redisCommandsPerMessage: (commandsAfter - commandsBefore - 1) / args.messages,
+    atRateCpuUsPerMessage: (rateCpu / rateReceived) * 1e6,
+    atRateRedisCommandsPerMessage: rateCommands / rateReceived,
     p50Ms: at(0.5),
     p99Ms: at(0.99),
   };
@@ -226,8 +238,8 @@ async function main(): Promise<void> {
     const oneNode = await pairsThroughput(ports, () => 0, args, 'one');
     const twoNodes = await pairsThroughput(ports, (p) => p % 2, args, 'two');
     const row = (name: string, r: PathResult): string =>
-      `${name.padEnd(12)} ${r.cpuUsPerMessage.toFixed(1).padStart(10)} ${r.redisCpuUsPerMessage.toFixed(1).padStart(10)} ${r.redisCommandsPerMessage.toFixed(3).padStart(12)} ${r.p50Ms.toFixed(2).padStart(8)} ${r.p99Ms.toFixed(2).padStart(8)}`;
-    process.stdout.write(`${'path'.padEnd(12)} ${'broker µs'.padStart(10)} ${'redis µs'.padStart(10)} ${'redis cmd/msg'.padStart(12)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}\n`);
+      [name.padEnd(12), r.cpuUsPerMessage.toFixed(1).padStart(10), r.redisCpuUsPerMessage.toFixed(1).padStart(9), r.redisCommandsPerMessage.toFixed(3).padStart(9), r.atRateCpuUsPerMessage.toFixed(1).padStart(10), r.atRateRedisCommandsPerMessage.toFixed(3).padStart(9), r.p50Ms.toFixed(2).padStart(7), r.p99Ms.toFixed(2).padStart(7)].join(' ');
+    process.stdout.write(`${'path'.padEnd(12)} ${'broker µs'.padStart(10)} ${'redis µs'.padStart(9)} ${'cmd/msg'.padStart(9)} ${'@rate µs'.padStart(10)} ${'@rate cmd'.padStart(9)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)}\n`);
     process.stdout.write(`${row('same-node', same)}\n${row('cross-node', cross)}\n`);
     process.stdout.write(`${args.pairs} pairs, QoS 0, ${args.payload} B: one node ${Math.round(oneNode)} msg/s, two nodes ${Math.round(twoNodes)} msg/s\n`);
     process.stdout.write(`${JSON.stringify({ args, same, cross, oneNode, twoNodes })}\n`);
