@@ -42,7 +42,10 @@ export class SocketConnection implements ClientLink, ByteSink {
     options: ConnectionOptions = {},
   ) {
     const peer = options.peer ?? (socket as PeerAddress);
-    const address = peer.remoteAddress ?? 'unknown';
+    const raw = peer.remoteAddress ?? 'unknown';
+    // A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d; Mosquitto, with its separate IPv4
+    // socket, logs a.b.c.d, and that is what log readers (fail2ban filters) match.
+    const address = raw.startsWith('::ffff:') && raw.includes('.') ? raw.slice(7) : raw;
     this.remoteAddress = address.includes(':') ? `[${address}]:${peer.remotePort}` : `${address}:${peer.remotePort}`;
     this.localPort = peer.localPort ?? 0;
     this.certificateIdentity = options.certificateIdentity;
