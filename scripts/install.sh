@@ -31,7 +31,6 @@ done
 [ "$(id -u)" = 0 ] || fail "run me as root (sudo $0)"
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 [ -f "$SRC/dist/cli/culex.js" ] || fail "$SRC/dist is missing: run npm ci (or npm run build) first"
-[ -d "$SRC/node_modules" ] || fail "$SRC/node_modules is missing: run npm ci first"
 NODE=$(command -v node) || fail "node is not on the PATH (Culex needs Node.js 20 or later)"
 NODE=$(readlink -f "$NODE")
 major=$("$NODE" -p 'process.versions.node.split(".")[0]')
@@ -51,27 +50,8 @@ su -s /bin/sh -c "'$NODE' --version" "$USER" >/dev/null 2>&1 || fail "$NODE cann
 
 # The program, assembled beside the old one and swapped in at once.
 STAGE=$PREFIX.new
-rm -rf "$STAGE"
-mkdir -p "$STAGE/bin" "$STAGE/node_modules"
-cp -R "$SRC/dist" "$SRC/package.json" "$STAGE/"
-[ -f "$SRC/package-lock.json" ] && cp "$SRC/package-lock.json" "$STAGE/"
-for doc in README.md LICENSE; do [ -f "$SRC/$doc" ] && cp "$SRC/$doc" "$STAGE/"; done
-[ -d "$SRC/docs" ] && cp -R "$SRC/docs" "$STAGE/"
-# Production dependencies only: the packages npm itself lists for --omit=dev.
-(cd "$SRC" && npm ls --omit=dev --all --parseable 2>/dev/null) | while read -r dir; do
-	case $dir in "$SRC"/node_modules/*) echo "${dir#"$SRC"/}" ;; esac
-done | sort -u > "$STAGE/.modules"
-[ -s "$STAGE/.modules" ] || fail "npm ls found no production dependencies in $SRC/node_modules"
-(cd "$SRC" && tar -cf - -T "$STAGE/.modules") | (cd "$STAGE" && tar -xf -)
-rm -f "$STAGE/.modules"
-cat > "$STAGE/bin/culex" <<WRAPPER
-#!/bin/sh
-# The culex command, with the Node.js found when Culex was installed.
-exec $NODE $PREFIX/dist/cli/culex.js "\$@"
-WRAPPER
-chmod 755 "$STAGE/bin/culex"
+"$SRC/scripts/stage-program.sh" "$STAGE" "$NODE" "$PREFIX"
 chown -R root:root "$STAGE"
-chmod -R go-w "$STAGE"
 rm -rf "$PREFIX.old"
 [ -d "$PREFIX" ] && mv "$PREFIX" "$PREFIX.old"
 mv "$STAGE" "$PREFIX"

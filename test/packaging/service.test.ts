@@ -74,7 +74,11 @@ async function takeLock(timeoutMs = 600_000): Promise<void> {
       } catch {
         alive = false;
       }
-      if (!alive && existsSync(lockDir) && Date.now() - statSync(lockDir).mtimeMs > 5000) rmSync(lockDir, { recursive: true, force: true });
+      if (!alive && existsSync(lockDir) && Date.now() - statSync(lockDir).mtimeMs > 5000) {
+        // a run killed mid-way (its file's timeout, say) never reached its after hook: clean up for it
+        if (existsSync(join(lockDir, 'installed'))) await runTool(join(repoRoot, 'scripts/uninstall.sh'), ['--purge'], { timeoutMs: 90_000 });
+        rmSync(lockDir, { recursive: true, force: true });
+      }
       if (Date.now() > deadline) assert.fail(`${lockDir} held by pid ${holder} for ${timeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
@@ -106,6 +110,7 @@ describe('Culex as a system service (install.sh, service culex start|stop|status
   });
 
   test('scripts/install.sh installs /opt/culex, the culex command, the culex user, /etc/culex/culex.conf, both service definitions', async () => {
+    writeFileSync(join(lockDir, 'installed'), ''); // tells a later run to uninstall if this one is killed
     const result = await runTool(join(repoRoot, 'scripts/install.sh'), [], { timeoutMs: 300_000 });
     installed = true;
     assert.equal(result.code, 0, result.stderr + result.stdout);
