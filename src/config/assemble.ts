@@ -11,7 +11,8 @@ import { refuseAnonymous } from '../auth/anonymous.js';
 import { PasswordFile } from '../auth/password-file.js';
 import { AclFile } from '../auth/acl-file.js';
 import type { Logger } from '../broker/logger.js';
-import { DestinationLogger, StreamSink, allLogTypes, defaultLogTypes, type LogSink } from '../observability/log.js';
+import { DestinationLogger, StreamSink, allLogTypes, defaultLogTypes, epochSeconds, noStamp, type LogSink, type Stamper } from '../observability/log.js';
+import { strftime } from '../cli/strftime.js';
 import { FileSink } from '../observability/log-file.js';
 import { SyslogSink } from '../observability/syslog.js';
 import { TopicSink } from '../observability/log-topic.js';
@@ -62,25 +63,26 @@ interface Reloadable {
 /** The log a configuration describes: its destinations, filtered by log_type. */
 export function configuredLogger(config: CulexConfig, verbose = false): DestinationLogger {
   const types = verbose ? allLogTypes : (config.log.types ?? defaultLogTypes);
-  const timestamp = config.log.timestamp;
+  const format = config.log.timestampFormat;
+  const stamp: Stamper = !config.log.timestamp ? noStamp : format === undefined ? epochSeconds : (now) => strftime(format, now);
   const sink = (destination: LogDestination): LogSink | undefined => {
     switch (destination.kind) {
       case 'stdout':
-        return new StreamSink(process.stdout, timestamp);
+        return new StreamSink(process.stdout);
       case 'stderr':
-        return new StreamSink(process.stderr, timestamp);
+        return new StreamSink(process.stderr);
       case 'file':
-        return new FileSink(destination.path, timestamp);
+        return new FileSink(destination.path);
       case 'syslog':
         return new SyslogSink({ facility: config.log.facility, tag: 'culex' });
       case 'topic':
-        return new TopicSink(timestamp);
+        return new TopicSink();
       case 'none':
         return undefined;
     }
   };
   const sinks = config.log.destinations.flatMap((destination) => sink(destination) ?? []);
-  return new DestinationLogger(types, sinks, config.log.connectionMessages);
+  return new DestinationLogger(types, sinks, config.log.connectionMessages, stamp);
 }
 
 function tlsSettings(listener: ListenerConfig): TlsSettings | undefined {

@@ -91,6 +91,8 @@ export interface CulexConfig {
     /** undefined = Mosquitto's default (error, warning, notice, information). */
     readonly types: readonly LogType[] | undefined;
     readonly timestamp: boolean;
+    /** log_timestamp_format: a strftime format (local time) instead of epoch seconds. */
+    readonly timestampFormat: string | undefined;
     readonly connectionMessages: boolean;
     /** syslog facility number for log_dest syslog: 3 (daemon) unless log_facility N gives local N (16 + N). */
     readonly facility: number;

@@ -141,6 +141,7 @@ class Reader {
   destinations: LogDestination[] | undefined;
   logTypes: Set<LogType> | undefined;
   logTimestamp = true;
+  logTimestampFormat: string | undefined;
   connectionMessages = true;
   logFacility = 3; // LOG_DAEMON
   metricsListener: MetricsListenerConfig | undefined;
@@ -326,6 +327,9 @@ class Reader {
       case 'log_timestamp':
         this.logTimestamp = line.bool();
         return;
+      case 'log_timestamp_format':
+        this.logTimestampFormat = this.once(line);
+        return;
       case 'connection_messages':
         this.connectionMessages = line.bool();
         return;
@@ -482,6 +486,7 @@ class Reader {
         destinations: this.destinations ?? [{ kind: 'stderr' }],
         types: this.logTypes === undefined ? undefined : [...this.logTypes],
         timestamp: this.logTimestamp,
+        timestampFormat: this.logTimestampFormat,
         connectionMessages: this.connectionMessages,
         facility: this.logFacility,
       },

@@ -17,6 +17,6 @@ export const mosquittoOnlyOptions: ReadonlySet<string> = new Set([
   'global_max_clients', 'global_max_connections', 'http_api',
   // queues, persistence and logging details
   'allow_duplicate_messages', 'autosave_on_changes', 'check_retain_source', 'max_inflight_bytes', 'memory_limit',
-  'queue_qos0_messages', 'upgrade_outgoing_qos', 'log_timestamp_format', 'retry_interval',
+  'queue_qos0_messages', 'upgrade_outgoing_qos', 'retry_interval',
   'store_clean_interval', 'clientid_prefixes', 'persistence_backend',
 ]);

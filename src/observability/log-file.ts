@@ -10,15 +10,12 @@ export class FileSink implements LogSink {
   private failed = false;
 
   /** Throws "Unable to open log file PATH for writing." when the file cannot be opened. */
-  constructor(
-    readonly path: string,
-    private readonly timestamp: boolean,
-  ) {
+  constructor(readonly path: string) {
     this.stream = this.open();
   }
 
-  write(_type: LogType, message: string, epochSeconds: number): void {
-    this.stream.write(timestamped(message, epochSeconds, this.timestamp));
+  write(_type: LogType, message: string, stamp: string): void {
+    this.stream.write(`${timestamped(message, stamp)}\n`);
   }
 
   reopen(): void {

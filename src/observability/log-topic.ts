@@ -4,7 +4,7 @@
 
 import type { Broker } from '../broker/broker.js';
 import type { LogType } from '../broker/logger.js';
-import { type LogSink } from './log.js';
+import { timestamped, type LogSink } from './log.js';
 
 const topics: Readonly<Record<LogType, string | undefined>> = {
   error: '$SYS/broker/log/E',
@@ -21,19 +21,17 @@ export class TopicSink implements LogSink {
   /** Publishing may log (a dropped message, say): such a line is not published again. */
   private publishing = false;
 
-  constructor(private readonly timestamp: boolean) {}
-
   /** Lines logged before the broker exists (start-up) go nowhere, as in Mosquitto. */
   attach(broker: Broker): void {
     this.broker = broker;
   }
 
-  write(type: LogType, message: string, epochSeconds: number): void {
+  write(type: LogType, message: string, stamp: string): void {
     const topic = topics[type];
     if (topic === undefined || this.broker === undefined || this.broker.isClosing || this.publishing) return;
     this.publishing = true;
     try {
-      this.broker.publish(topic, this.timestamp ? `${epochSeconds}: ${message}` : message, { qos: 2 });
+      this.broker.publish(topic, timestamped(message, stamp), { qos: 2 });
     } finally {
       this.publishing = false;
     }

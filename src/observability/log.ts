@@ -9,26 +9,29 @@ export const allLogTypes: readonly LogType[] = [...defaultLogTypes, 'debug', 'su
 
 /** One log destination. */
 export interface LogSink {
-  write(type: LogType, message: string, epochSeconds: number): void;
+  /** stamp: the line's time as configured (epoch seconds, a log_timestamp_format, or '' when log_timestamp is false). */
+  write(type: LogType, message: string, stamp: string): void;
   /** SIGHUP: reopen a file that logrotate may have moved. */
   reopen?(): void;
   /** Flushes and lets go of files, sockets and child processes. */
   close?(): void;
 }
 
-/** The line a stream or file gets: Mosquitto's default timestamp is epoch seconds. */
-export function timestamped(message: string, epochSeconds: number, timestamp: boolean): string {
-  return timestamp ? `${epochSeconds}: ${message}\n` : `${message}\n`;
+/** The line a stream or file gets: "<stamp>: <message>", as Mosquitto prints it. */
+export function timestamped(message: string, stamp: string): string {
+  return stamp === '' ? message : `${stamp}: ${message}`;
 }
+
+/** How lines are stamped: Mosquitto's default is epoch seconds; log_timestamp false gives none. */
+export type Stamper = (now: Date) => string;
+export const epochSeconds: Stamper = (now) => String(Math.floor(now.getTime() / 1000));
+export const noStamp: Stamper = () => '';
 
 /** stdout or stderr (or any stream handed in by a program embedding Culex). */
 export class StreamSink implements LogSink {
-  constructor(
-    private readonly stream: NodeJS.WritableStream,
-    private readonly timestamp: boolean,
-  ) {}
-  write(_type: LogType, message: string, epochSeconds: number): void {
-    this.stream.write(timestamped(message, epochSeconds, this.timestamp));
+  constructor(private readonly stream: NodeJS.WritableStream) {}
+  write(_type: LogType, message: string, stamp: string): void {
+    this.stream.write(`${timestamped(message, stamp)}\n`);
   }
 }
 
@@ -42,6 +45,7 @@ export class DestinationLogger implements Logger {
     types: readonly LogType[],
     readonly sinks: readonly LogSink[],
     private readonly connectionMessages = true,
+    private readonly stamp: Stamper = epochSeconds,
   ) {
     this.types = new Set(types);
   }
@@ -51,8 +55,8 @@ export class DestinationLogger implements Logger {
   log(type: LogType, message: string): void {
     if (!this.types.has(type)) return;
     if (!this.connectionMessages && connectionMessage.test(message)) return;
-    const now = Math.floor(Date.now() / 1000);
-    for (const sink of this.sinks) sink.write(type, message, now);
+    const stamp = this.stamp(new Date());
+    for (const sink of this.sinks) sink.write(type, message, stamp);
   }
   reopen(): void {
     for (const sink of this.sinks) sink.reopen?.();
@@ -73,6 +77,6 @@ export interface StreamLoggerOptions {
 /** A logger writing to one stream: the simplest way for a program embedding Culex to see its log. */
 export class StreamLogger extends DestinationLogger {
   constructor(options: StreamLoggerOptions) {
-    super(options.types, [new StreamSink(options.stream, options.timestamp)]);
+    super(options.types, [new StreamSink(options.stream)], true, options.timestamp ? epochSeconds : noStamp);
   }
 }

@@ -84,6 +84,23 @@ test('log_timestamp false and connection_messages false: bare lines, no per-conn
   }
 });
 
+test('log_timestamp_format stamps lines with a strftime format instead of epoch seconds', async () => {
+  const { running, url, dir } = await run((d) => `log_dest file ${join(d, 'culex.log')}\nlog_timestamp_format %Y-%m-%dT%H:%M:%S\n`);
+  const log = join(dir, 'culex.log');
+  try {
+    const peer = await connectPeer(url, { clientId: 'formatted' });
+    await endPeers(peer);
+    const text = await fileMatches(log, /Client formatted disconnected/);
+    const line = text.split('\n').find((l) => l.endsWith('Client formatted disconnected.'))!;
+    const stamp = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d): /.exec(line);
+    assert.ok(stamp, line);
+    const written = new Date(Number(stamp[1]), Number(stamp[2]) - 1, Number(stamp[3]), Number(stamp[4]), Number(stamp[5]), Number(stamp[6]));
+    assert.ok(Math.abs(Date.now() - written.getTime()) < 120_000, `local time ${line} is now`);
+  } finally {
+    await running.close();
+  }
+});
+
 test('SIGHUP reload reopens log_dest file, so logrotate can move it away', async () => {
   const { running, url, dir } = await run((d) => `log_dest file ${join(d, 'culex.log')}\n`);
   const log = join(dir, 'culex.log');
