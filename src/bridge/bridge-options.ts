@@ -29,7 +29,7 @@ export const bridgeOptionNames: ReadonlySet<string> = new Set([
   'cleansession', 'local_cleansession', 'clientid', 'remote_clientid', 'local_clientid', 'idle_timeout',
   'keepalive_interval', 'local_password', 'local_username', 'password', 'remote_password', 'username',
   'remote_username', 'notifications', 'notifications_local_only', 'notification_topic', 'restart_timeout',
-  'round_robin', 'start_type', 'threshold', 'topic', 'try_private',
+  'round_robin', 'start_type', 'threshold', 'topic', 'try_private', 'bridge_identity', 'bridge_psk',
 ]);
 
 const protocolVersions: Readonly<Record<string, ProtocolVersion>> = { mqttv31: 3, mqttv311: 4, mqttv50: 5 };
@@ -136,6 +136,12 @@ export class BridgeOptionsReader {
         draft.values.set(option, token);
         return;
       }
+      case 'bridge_psk': {
+        const key = line.string();
+        if (!/^([0-9a-fA-F]{2})+$/.test(key)) line.fail(`Invalid bridge_psk value (${key}): hexadecimal digits without 0x.`);
+        draft.values.set(option, key);
+        return;
+      }
       case 'notification_topic': {
         const topic = line.string();
         if (!isValidPublishTopic(topic)) line.fail(`Invalid notification_topic value (${topic}).`);
@@ -169,7 +175,17 @@ export class BridgeOptionsReader {
       if ((str('bridge_certfile') === undefined) !== (str('bridge_keyfile') === undefined)) {
         return { message: 'Invalid bridge configuration: bridge_certfile and bridge_keyfile must be given together.', location: draft.source };
       }
-      if (cafile === undefined && capath === undefined && (str('bridge_certfile') !== undefined || v.has('bridge_insecure') || v.has('bridge_tls_version') || v.has('bridge_alpn'))) {
+      const identity = str('bridge_identity');
+      const pskKey = str('bridge_psk');
+      if ((identity === undefined) !== (pskKey === undefined)) {
+        return { message: 'Invalid bridge configuration: bridge_identity and bridge_psk must be given together.', location: draft.source };
+      }
+      const psk = identity === undefined ? undefined : { identity, key: Buffer.from(pskKey!, 'hex') };
+      if (psk !== undefined && (cafile !== undefined || capath !== undefined || str('bridge_certfile') !== undefined)) {
+        // mosquitto.conf(5): only one of certificate and PSK based encryption on one bridge
+        return { message: 'Invalid bridge configuration: certificate based TLS and PSK cannot be used on one bridge.', location: draft.source };
+      }
+      if (cafile === undefined && capath === undefined && psk === undefined && (str('bridge_certfile') !== undefined || v.has('bridge_insecure') || v.has('bridge_tls_version') || v.has('bridge_alpn'))) {
         return { message: 'Invalid bridge configuration: TLS options need bridge_cafile or bridge_capath.', location: draft.source };
       }
       bridges.push({
@@ -200,7 +216,7 @@ export class BridgeOptionsReader {
         maxPacketSize: int('bridge_max_packet_size', bridgeDefaults.maxPacketSize),
         bindAddress: str('bridge_bind_address'),
         tls:
-          cafile === undefined && capath === undefined
+          cafile === undefined && capath === undefined && psk === undefined
             ? undefined
             : {
                 cafile,
@@ -210,6 +226,7 @@ export class BridgeOptionsReader {
                 insecure: bool('bridge_insecure', false),
                 version: (str('bridge_tls_version') as TlsVersion | undefined) ?? 'tlsv1.2',
                 alpn: str('bridge_alpn'),
+                psk,
               },
         source: draft.source,
       });

@@ -3,6 +3,7 @@
 // again after the restart delay (start_type automatic), when enough is queued (lazy), or never
 // (once). Messages cross with the topic rules' QoS and prefix remapping.
 
+import { connect as connectTcp } from 'node:net';
 import type { Broker } from '../broker/broker.js';
 import { NEVER_EXPIRES } from '../broker/session.js';
 import { encodePublish } from '../protocol/writer.js';
@@ -241,24 +242,20 @@ export class Bridge {
     this.timer.unref();
   }
 
-  /** Not round robin: when the primary address answers again, leave the secondary for it. */
+  /** Not round robin: when the primary address accepts a TCP connection again, leave the secondary for it (as Mosquitto). */
   private probePrimary(): void {
     const primary = this.config.addresses[0]!;
-    const probe = new RemoteClient(
-      { address: primary, tls: this.config.tls, bindAddress: this.config.bindAddress, connect: { ...this.connectPacket(), clientId: `${this.config.remoteClientId}.probe`, clean: true, will: undefined as never }, incomingQos2: new Set() },
-      {
-        connected: () => {
-          probe.disconnect();
-          if (this.state !== 'connected') return;
-          this.addressIndex = this.config.addresses.length - 1; // the next address after a loss is the primary
-          this.remote?.disconnect();
-        },
-        refused: () => undefined,
-        message: () => undefined,
-        subscribeFailed: () => undefined,
-        closed: () => undefined,
-      },
-    );
+    const local = this.config.bindAddress === undefined ? {} : { localAddress: this.config.bindAddress };
+    const probe = connectTcp({ host: primary.host, port: primary.port, ...local });
+    probe.setTimeout(5000, () => probe.destroy());
+    probe.on('error', () => probe.destroy());
+    probe.on('connect', () => {
+      probe.destroy();
+      if (this.state !== 'connected') return;
+      this.log('notice', `Bridge ${this.config.name}: the primary address ${primary.host}:${primary.port} answers again, reconnecting to it.`);
+      this.addressIndex = this.config.addresses.length - 1; // the next address after a loss is the primary
+      this.remote?.disconnect();
+    });
   }
 
   private queued(): number {

@@ -23,6 +23,8 @@ export interface BridgeTls {
   /** Lowest TLS version offered; Mosquitto's default is TLS 1.2. */
   readonly version: TlsVersion;
   readonly alpn: string | undefined;
+  /** TLS-PSK instead of certificates (bridge_identity, bridge_psk); TLS 1.2 PSK cipher suites. */
+  readonly psk: { readonly identity: string; readonly key: Buffer } | undefined;
 }
 
 export interface BridgeConfig {
@@ -61,7 +63,7 @@ export interface BridgeConfig {
   /** Largest PUBLISH sent to the remote, in bytes; 0 = no limit. */
   readonly maxPacketSize: number;
   readonly bindAddress: string | undefined;
-  /** Set when bridge_cafile or bridge_capath is given. */
+  /** Set when bridge_cafile, bridge_capath or bridge_identity/bridge_psk is given. */
   readonly tls: BridgeTls | undefined;
   readonly source: SourceLocation;
 }

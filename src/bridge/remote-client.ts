@@ -270,14 +270,26 @@ export class RemoteClient {
   }
 }
 
-/** Node TLS options for bridge_cafile/capath/certfile/keyfile/insecure/tls_version/alpn. */
+/** Node TLS options for bridge_cafile/capath/certfile/keyfile/insecure/tls_version/alpn, or bridge_identity/psk. */
 function tlsOptions(tls: BridgeTls, host: string): Record<string, unknown> {
+  const minVersion = { 'tlsv1.3': 'TLSv1.3', 'tlsv1.2': 'TLSv1.2', 'tlsv1.1': 'TLSv1.1' }[tls.version];
+  const psk = tls.psk;
+  if (psk !== undefined) {
+    // TLS-PSK (bridge_identity/bridge_psk): no certificates; Node offers PSK suites up to TLS 1.2
+    return {
+      pskCallback: () => ({ psk: psk.key, identity: psk.identity }),
+      ciphers: 'PSK',
+      checkServerIdentity: () => undefined,
+      minVersion,
+      maxVersion: 'TLSv1.2',
+      ...(tls.alpn !== undefined ? { ALPNProtocols: [tls.alpn] } : {}),
+    };
+  }
   const ca: Buffer[] = [];
   if (tls.cafile !== undefined) ca.push(readFileSync(tls.cafile));
   if (tls.capath !== undefined) {
     for (const name of readdirSync(tls.capath)) if (/\.(crt|pem)$|^[0-9a-f]{8}\.\d+$/.test(name)) ca.push(readFileSync(join(tls.capath, name)));
   }
-  const minVersion = { 'tlsv1.3': 'TLSv1.3', 'tlsv1.2': 'TLSv1.2', 'tlsv1.1': 'TLSv1.1' }[tls.version];
   return {
     ca,
     ...(tls.certfile !== undefined ? { cert: readFileSync(tls.certfile), key: readFileSync(tls.keyfile!) } : {}),

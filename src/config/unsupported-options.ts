@@ -3,8 +3,8 @@
 // plugin_opt_* and auth_opt_* are refused by prefix in mosquitto-conf.ts.
 
 export const mosquittoOnlyOptions: ReadonlySet<string> = new Set([
-  // bridges: pre-shared keys, and Mosquitto 2.1's reload type
-  'bridge_identity', 'bridge_psk', 'bridge_reload_type', 'backoff_base', 'backoff_cap',
+  // bridges: Mosquitto 2.1's reload type and backoff names
+  'bridge_reload_type', 'backoff_base', 'backoff_cap',
   // plugins and other security back ends
   'plugin', 'auth_plugin', 'auth_plugin_deny_special_chars', 'psk_file', 'psk_hint', 'use_username_as_clientid',
   'global_plugin', 'plugin_load', 'plugin_use',

@@ -4,7 +4,9 @@
 
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connectPeer, endPeers, type Peer } from '../helpers/mqttjs.js';
 import { findFreePort } from '../helpers/ports.js';
 import { needTools } from '../helpers/tools.js';
@@ -162,6 +164,56 @@ test('TLS bridge: a remote whose certificate another CA signed is not trusted, a
     assert.match(edge.log(), /could not connect.*(certificate|self.signed|unable to verify)/i);
   } finally {
     await edge.stop();
+    await central.stop();
+  }
+});
+
+test('TLS-PSK bridge (bridge_identity, bridge_psk) to mosquitto with psk_file: the identity names the bridge, messages cross', async (t: TestContext) => {
+  if (!needTools(t, ['mosquitto'])) return;
+  const dir = mkdtempSync(join(tmpdir(), 'culex-bridge-psk-'));
+  const pskFile = join(dir, 'psk');
+  writeFileSync(pskFile, 'edge-psk:00112233445566778899aabbccddeeff\n');
+  const port = await findFreePort();
+  const central = await startMosquittoConf(port, ['psk_hint fleet', `psk_file ${pskFile}`, 'use_identity_as_username true']);
+  const edge = await edgeTo(port, ['remote_clientid edge-psk', 'bridge_identity edge-psk', 'bridge_psk 00112233445566778899aabbccddeeff', 'topic up/# out 1']);
+  let atEdge: Peer | undefined;
+  try {
+    await connected(edge);
+    assert.match(central.log(), /New bridge connected from .* as edge-psk .*u'edge-psk'/);
+    atEdge = await connectPeer(url(edge.port));
+    await atEdge.client.publishAsync('up/psk', 'sealed', { qos: 1 });
+    await eventually(() => edge.assembled.bridges.status()[0]!.counters.messagesSent === 1, 5000, 'sent over TLS-PSK');
+  } finally {
+    await endPeers(atEdge);
+    await edge.stop();
+    await central.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a Mosquitto site bridged both ways to a Culex centre over 3.1.1 (try_private): messages cross once, no loop', async (t: TestContext) => {
+  if (!needTools(t, ['mosquitto'])) return;
+  const central = await plainCulex();
+  const sitePort = await findFreePort();
+  const site = await startMosquittoConf(sitePort, ['connection up', `address 127.0.0.1:${central.port}`, 'remote_clientid mosq-site', 'restart_timeout 1', 'topic chat/# both 1']);
+  let atSite: Peer | undefined;
+  let atCentral: Peer | undefined;
+  try {
+    await eventually(() => central.assembled.culex.broker.channels.get('mosq-site')?.isBridge === true, 15_000, 'Mosquitto bridge connected as a bridge');
+    atSite = await connectPeer(url(sitePort));
+    atCentral = await connectPeer(url(central.port));
+    await atSite.client.subscribeAsync('chat/#', { qos: 1 });
+    await atCentral.client.subscribeAsync('chat/#', { qos: 1 });
+    await flowing(atSite, atCentral, 'chat/probe');
+    await atSite.client.publishAsync('chat/site', 'from the site', { qos: 1 });
+    await atCentral.client.publishAsync('chat/centre', 'from the centre', { qos: 1 });
+    assert.deepEqual((await atSite.inbox.take(2, 5000)).map((m) => m.topic).sort(), ['chat/centre', 'chat/site']);
+    assert.deepEqual((await atCentral.inbox.take(2, 5000)).map((m) => m.topic).sort(), ['chat/centre', 'chat/site']);
+    assert.ok(await atSite.inbox.nothingWithin(700), 'nothing came back to the site');
+    assert.ok(await atCentral.inbox.nothingWithin(100), 'nothing came back to the centre');
+  } finally {
+    await endPeers(atSite, atCentral);
+    await site.stop();
     await central.stop();
   }
 });

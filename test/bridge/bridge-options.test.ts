@@ -113,7 +113,7 @@ test('every option is read with its value', () => {
   assert.deepEqual([bridge.startType, bridge.idleTimeout, bridge.threshold], ['lazy', 30, 5]);
   assert.deepEqual([bridge.notifications, bridge.notificationsLocalOnly, bridge.notificationTopic], [false, true, 'edge/state']);
   assert.deepEqual([bridge.tryPrivate, bridge.attemptUnsubscribe, bridge.outgoingRetain, bridge.maxPacketSize, bridge.bindAddress], [false, false, false, 1000, '127.0.0.1']);
-  assert.deepEqual(bridge.tls, { cafile: 'ca.crt', capath: undefined, certfile: 'c.crt', keyfile: 'c.key', insecure: true, version: 'tlsv1.3', alpn: 'mqtt' });
+  assert.deepEqual(bridge.tls, { cafile: 'ca.crt', capath: undefined, certfile: 'c.crt', keyfile: 'c.key', insecure: true, version: 'tlsv1.3', alpn: 'mqtt', psk: undefined });
 });
 
 test('cleansession sets local_cleansession unless that is given; old names clientid, username, password still work', () => {
@@ -140,8 +140,18 @@ test('a connection without address or topic is refused at its connection line', 
   assert.deepEqual(refused('connection a\naddress 127.0.0.1:1\n'), ['Error: Invalid bridge configuration: no topics defined.', 'Error found at FILE:2.']);
 });
 
+test('bridge_identity and bridge_psk: TLS-PSK, given together, never with certificates', () => {
+  const [bridge] = read('connection a\naddress h\ntopic x\nbridge_identity edge1\nbridge_psk 00ff10\n').bridges;
+  assert.deepEqual(bridge?.tls?.psk, { identity: 'edge1', key: Buffer.from([0x00, 0xff, 0x10]) });
+  assert.deepEqual(refused('connection a\naddress h\ntopic x\nbridge_psk 0x00ff\n'), ['Error: Invalid bridge_psk value (0x00ff): hexadecimal digits without 0x.', 'Error found at FILE:5.']);
+  assert.deepEqual(refused('connection a\naddress h\ntopic x\nbridge_psk 00ff\n'), ['Error: Invalid bridge configuration: bridge_identity and bridge_psk must be given together.', 'Error found at FILE:2.']);
+  assert.deepEqual(refused('connection a\naddress h\ntopic x\nbridge_identity i\nbridge_psk 00ff\nbridge_cafile ca.crt\n'), [
+    'Error: Invalid bridge configuration: certificate based TLS and PSK cannot be used on one bridge.',
+    'Error found at FILE:2.',
+  ]);
+});
+
 test('bridge options Culex does not implement stay start-up errors naming file and line', () => {
-  assert.deepEqual(refused('connection a\naddress h\ntopic x\nbridge_psk 00ff\n'), ['Error: The option "bridge_psk" is not supported by Culex.', 'Error found at FILE:5.']);
-  assert.deepEqual(refused('connection a\naddress h\ntopic x\nbridge_identity id\n'), ['Error: The option "bridge_identity" is not supported by Culex.', 'Error found at FILE:5.']);
+  assert.deepEqual(refused('connection a\naddress h\ntopic x\nbridge_reload_type lazy\n'), ['Error: The option "bridge_reload_type" is not supported by Culex.', 'Error found at FILE:5.']);
   assert.deepEqual(refused('connection a\naddress h\ntopic x\nbridge_require_ocsp true\n'), ['Error: bridge_require_ocsp true is not supported by Culex.', 'Error found at FILE:5.']);
 });

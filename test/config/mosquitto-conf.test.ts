@@ -106,7 +106,7 @@ test('certfile may be given once per listener', () => {
 });
 
 test('options Mosquitto has but Culex does not are refused by name with file:line', () => {
-  for (const line of ['bridge_psk 00ff', 'plugin /x.so', 'auth_opt_x y', 'queue_qos0_messages true', 'log_dest dlt', 'crlfile /c']) {
+  for (const line of ['bridge_reload_type lazy', 'plugin /x.so', 'auth_opt_x y', 'queue_qos0_messages true', 'log_dest dlt', 'crlfile /c']) {
     const { lines, file } = error(`listener 1883\n${line}\n`);
     assert.match(lines[0]!, /not supported by Culex/, line);
     assert.equal(lines[1], `Error found at ${file}:2.`);
