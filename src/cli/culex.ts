@@ -10,6 +10,8 @@ const commands: Record<string, { summary: string; load: () => Promise<{ main(arg
   rr: { summary: 'request/response (like mosquitto_rr)', load: () => import('./rr.js') },
   cluster: { summary: 'show the nodes of a cluster (culex cluster status)', load: () => import('./cluster.js') },
   passwd: { summary: 'manage a password file (like mosquitto_passwd)', load: () => import('./passwd.js') },
+  sensors: { summary: 'simulated sensors publishing on sensor_data/<id>', load: () => import('./sensors.js') },
+  recorder: { summary: 'record sensor_data/# into SQLite or PostgreSQL; query it', load: () => import('./recorder.js') },
 };
 
 function usage(): string {
