@@ -12,6 +12,8 @@ const commands: Record<string, { summary: string; load: () => Promise<{ main(arg
   passwd: { summary: 'manage a password file (like mosquitto_passwd)', load: () => import('./passwd.js') },
   sensors: { summary: 'simulated sensors publishing on sensor_data/<id>', load: () => import('./sensors.js') },
   recorder: { summary: 'record sensor_data/# into SQLite or PostgreSQL; query it', load: () => import('./recorder.js') },
+  console: { summary: 'the fleet\'s web console (MQTT over WebSocket in the browser)', load: () => import('./console.js') },
+  demo: { summary: 'broker + sensors + recorder + console in one command', load: () => import('./demo.js') },
 };
 
 function usage(): string {

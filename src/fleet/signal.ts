@@ -19,7 +19,7 @@ export interface SignalKind {
 
 export const signalKinds: readonly SignalKind[] = [
   { name: 'temperature', unit: '°C', baseline: 21, wave: 1.5, periodSeconds: 300, drift: 0.8, noise: 0.08, decimals: 2 },
-  { name: 'humidity', unit: '%', baseline: 45, wave: 4, periodSeconds: 420, drift: 3, noise: 0.4, min: 0, max: 100, decimals: 1 },
+  { name: 'humidity', unit: '%', baseline: 45, wave: 4, periodSeconds: 420, drift: 3, noise: 0.25, min: 0, max: 100, decimals: 1 },
   { name: 'pressure', unit: 'hPa', baseline: 1013, wave: 1.2, periodSeconds: 600, drift: 1.5, noise: 0.1, decimals: 1 },
   { name: 'co2', unit: 'ppm', baseline: 620, wave: 60, periodSeconds: 240, drift: 40, noise: 6, min: 400, decimals: 0 },
   { name: 'light', unit: 'lx', baseline: 320, wave: 80, periodSeconds: 180, drift: 30, noise: 5, min: 0, decimals: 0 },

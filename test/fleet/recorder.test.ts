@@ -25,11 +25,13 @@ before(() => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /**
- * Three sensors at 40 Hz (QoS 1) while the recorder process is SIGKILLed twice and restarted; then
+ * Three sensors at 25 Hz (QoS 1) while the recorder process is SIGKILLed twice and restarted; then
  * every seq each sensor handed out must be in the database exactly once.
  */
 async function recorderKilledDuringTraffic(db: string, clientId: string): Promise<void> {
-  const broker = await startBroker();
+  // The queue must hold what arrives while the recorder is down (restarting node can take seconds
+  // on a loaded machine); past max_queued_messages a broker drops messages by design.
+  const broker = await startBroker({ maxQueuedMessages: 100_000, maxInflightMessages: 100 });
   const reader = await openReadings(db);
   const args = ['--broker', broker.url, '--db', db, '--client-id', clientId, '--flush-ms', '20'];
   let fleet: SensorFleet | undefined;
@@ -37,7 +39,7 @@ async function recorderKilledDuringTraffic(db: string, clientId: string): Promis
     for (let run = 0; run < 3; run++) {
       const recorder = await startCulexCommand('recorder', args, /recording/);
       // The session exists from the first subscription on: the sensors start after it.
-      fleet ??= await SensorFleet.start({ count: 3, url: broker.url, idPrefix: `${clientId}-`, settings: { sampleRateHz: 40, sensitivity: 1, enabled: true } });
+      fleet ??= await SensorFleet.start({ count: 3, url: broker.url, idPrefix: `${clientId}-`, settings: { sampleRateHz: 25, sensitivity: 1, enabled: true } });
       await sleep(1500);
       if (run < 2) {
         recorder.kill('SIGKILL');
@@ -53,7 +55,7 @@ async function recorderKilledDuringTraffic(db: string, clientId: string): Promis
       }
     }
     for (const sensor of fleet!.sensors) {
-      assert.ok(sensor.published > 100, `${sensor.id} published ${sensor.published}`);
+      assert.ok(sensor.published > 50, `${sensor.id} published ${sensor.published}`);
       assert.deepEqual(await storedSeqs(reader, sensor.id), publishedSeqs(sensor), `${sensor.id}: every reading exactly once`);
     }
   } finally {
