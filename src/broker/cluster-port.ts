@@ -23,6 +23,8 @@ export interface ClusterPort {
   willSettled(clientId: string): void;
   /** The session of a client id ended on this node. */
   sessionEnded(clientId: string): void;
+  /** This node's cluster figures as $SYS topic → value ($SYS/broker/cluster/...), per node. */
+  sysTopics(): ReadonlyArray<readonly [string, string]>;
   close(): Promise<void>;
 }
 

@@ -13,6 +13,8 @@ export class Liveness {
   private timer: NodeJS.Timeout | undefined;
   private readonly pendingWills = new Timers();
   private ticking = false;
+  /** Nodes in the status hash at the last heartbeat, this one included. */
+  nodeCount = 1;
 
   constructor(
     private readonly node: ClusterNode,
@@ -46,6 +48,7 @@ export class Liveness {
       await this.beat();
       const commands = this.node.link.commands;
       const nodes = Object.keys(await commands.hgetall(keys.nodes));
+      this.nodeCount = nodes.length;
       for (const known of this.node.table.knownNodes) if (known !== this.node.id && !nodes.includes(known)) this.node.table.removeNode(known);
       for (const other of nodes) {
         if (other === this.node.id || (await commands.exists(keys.alive(other))) === 1) continue;

@@ -7,14 +7,15 @@
 import type { Broker } from '../broker/broker.js';
 import type { ClusterPort } from '../broker/cluster-port.js';
 import type { Message } from '../broker/message.js';
-import type { RouteListener, RouteScope, SharedGroup } from '../broker/router.js';
+import type { RouteListener, RouteScope } from '../broker/router.js';
 import { NEVER_EXPIRES } from '../broker/session.js';
 import type { Will } from '../protocol/packets.js';
 import type { ClusterUrl } from './cluster-url.js';
-import { FrameKind, decodeFrames, encodeMessageFrame, encodeTakeoverFrame, encodeWill, type Frame, type GroupRef } from './frame.js';
+import { FrameKind, decodeFrames, encodeMessageFrame, encodeTakeoverFrame, encodeWill, type Frame } from './frame.js';
 import { CLAIM_CLIENT, RELEASE_CLIENT, SEQ_FIELD, clusterKeys as keys } from './keys.js';
 import { Liveness } from './liveness.js';
 import { RedisLink } from './redis-link.js';
+import { Forwarder } from './forwarder.js';
 import { LocalRoutes, RouteTable } from './route-table.js';
 
 export interface ClusterNodeOptions {
@@ -40,16 +41,7 @@ export interface ClusterStats {
   willsSent: number;
 }
 
-class Peer {
-  mark = 0;
-  plain = false;
-  groups: GroupRef[] | undefined = undefined;
-  frames: Buffer[] = [];
-  constructor(readonly channel: string) {}
-}
-
 const PLAIN_ONLY: RouteScope = { plain: true, sharedAllowed: () => false };
-const sharedKey = (group: string, topicFilter: string): string => `${group}\u0000${topicFilter}`;
 
 export class ClusterNode implements ClusterPort, RouteListener {
   readonly id: string;
@@ -57,15 +49,11 @@ export class ClusterNode implements ClusterPort, RouteListener {
   readonly table = new RouteTable();
   readonly link: RedisLink;
   private readonly local = new LocalRoutes();
-  private readonly peers = new Map<string, Peer>();
-  private readonly targets: Peer[] = [];
-  private readonly flushing = new Set<Peer>();
+  private readonly forwarder: Forwarder;
   private readonly wills = new Map<string, Buffer>();
   private readonly liveness: Liveness;
   private readonly dataChannel: string;
-  private seq = 0;
   private ownSeq = 0;
-  private flushScheduled = false;
   private announceScheduled = false;
   private everReady = false;
   private closed = false;
@@ -82,6 +70,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
       down: (reason) => this.onDown(reason),
     });
     this.liveness = new Liveness(this, options.heartbeatMs ?? 2000);
+    this.forwarder = new Forwarder(this.table, this.id, broker.router, this.link, this.stats);
   }
 
   /** Connects to Redis and joins; throws with a clear reason when Redis cannot be reached or the id is taken. */
@@ -110,88 +99,8 @@ export class ClusterNode implements ClusterPort, RouteListener {
     return this.broker.options.logger;
   }
 
-  // ---- routing -------------------------------------------------------------------------------
-
   route(message: Message, now: number): number {
-    const topic = message.topic;
-    // $SYS is per node: never forwarded
-    if (topic.charCodeAt(0) === 0x24 && topic.startsWith('$SYS')) return this.broker.router.publish(message, now);
-    const routes = this.table.index.match(topic);
-    if (routes.length === 0) return this.broker.router.publish(message, now);
-    const seq = ++this.seq;
-    const targets = this.targets;
-    let skipped: Set<string> | undefined;
-    for (let i = 0; i < routes.length; i++) {
-      const route = routes[i]!;
-      let peer: Peer;
-      if (typeof route === 'string') {
-        if (route === this.id) continue;
-        peer = this.peer(route, seq);
-        peer.plain = true;
-      } else {
-        const node = route.pick(); // one delivery per group cluster-wide (MQTT 5.0 §4.8.2)
-        if (node === this.id) continue;
-        (skipped ??= new Set()).add(sharedKey(route.group, route.topicFilter));
-        peer = this.peer(node, seq);
-        (peer.groups ??= []).push(route);
-      }
-    }
-    const scope: RouteScope | undefined = skipped === undefined ? undefined : { plain: true, sharedAllowed: (g: SharedGroup) => !skipped.has(sharedKey(g.group, g.topicFilter)) };
-    const delivered = this.broker.router.publish(message, now, scope);
-    const remote = targets.length;
-    if (remote === 0) return delivered;
-    if (!this.link.isUp) {
-      this.stats.droppedWhileDown += remote;
-    } else {
-      let plainFrame: Buffer | undefined;
-      for (let i = 0; i < remote; i++) {
-        const peer = targets[i]!;
-        const frame = peer.groups === undefined ? (plainFrame ??= encodeMessageFrame(message, true, undefined)) : encodeMessageFrame(message, peer.plain, peer.groups);
-        peer.frames.push(frame);
-        this.flushing.add(peer);
-      }
-      this.stats.forwardedMessages += remote;
-      this.scheduleFlush();
-    }
-    targets.length = 0;
-    return delivered + remote;
-  }
-
-  private peer(node: string, seq: number): Peer {
-    let peer = this.peers.get(node);
-    if (peer === undefined) this.peers.set(node, (peer = new Peer(keys.data(node))));
-    if (peer.mark !== seq) {
-      peer.mark = seq;
-      peer.plain = false;
-      peer.groups = undefined;
-      this.targets.push(peer);
-    }
-    return peer;
-  }
-
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    process.nextTick(() => this.flush());
-  }
-
-  /** One Redis command per destination node for everything routed this turn (auto-pipelined together). */
-  private flush(): void {
-    this.flushScheduled = false;
-    for (const peer of this.flushing) {
-      const frames = peer.frames;
-      peer.frames = [];
-      const data = frames.length === 1 ? frames[0]! : Buffer.concat(frames);
-      this.stats.forwardedBatches++;
-      this.send(peer.channel, data);
-    }
-    this.flushing.clear();
-  }
-
-  private send(channel: string, data: Buffer): void {
-    const commands = this.link.commands;
-    const sent = this.link.sharded ? commands.spublish(channel, data) : commands.publish(channel, data);
-    sent.catch(() => this.stats.droppedWhileDown++);
+    return this.forwarder.route(message, now);
   }
 
   // ---- what other nodes send -----------------------------------------------------------------
@@ -326,7 +235,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
     const failed = (): void => undefined;
     (commands.eval(CLAIM_CLIENT, 1, keys.clients, clientId, this.id) as Promise<unknown>).then((previous) => {
       // [MQTT-3.1.4-3] the id is connected on another node: that connection is closed there (0x8E)
-      if (typeof previous === 'string' && previous !== this.id) this.send(keys.data(previous), encodeTakeoverFrame(clientId, clean));
+      if (typeof previous === 'string' && previous !== this.id) this.forwarder.send(keys.data(previous), encodeTakeoverFrame(clientId, clean));
     }, failed);
     commands.sadd(keys.sessions(this.id), clientId).catch(failed);
     const stored = this.wills.get(clientId);
@@ -434,6 +343,21 @@ export class ClusterNode implements ClusterPort, RouteListener {
     this.broker.route(fresh, now);
   }
 
+  sysTopics(): ReadonlyArray<readonly [string, string]> {
+    const stats = this.stats;
+    return [
+      ['$SYS/broker/cluster/node', this.id],
+      ['$SYS/broker/cluster/nodes', String(this.liveness.nodeCount)],
+      ['$SYS/broker/cluster/redis/connected', this.link.isUp ? '1' : '0'],
+      ['$SYS/broker/cluster/redis/outages', String(stats.outages)],
+      ['$SYS/broker/cluster/routes', String(this.table.index.size)],
+      ['$SYS/broker/cluster/messages/forwarded', String(stats.forwardedMessages)],
+      ['$SYS/broker/cluster/messages/batches', String(stats.forwardedBatches)],
+      ['$SYS/broker/cluster/messages/received', String(stats.receivedMessages)],
+      ['$SYS/broker/cluster/messages/dropped', String(stats.droppedWhileDown)],
+    ];
+  }
+
   /** What this node tells the cluster about itself on each heartbeat. */
   status(): Record<string, unknown> {
     return {
@@ -453,7 +377,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
     if (this.closed) return;
     this.closed = true;
     this.liveness.stop();
-    this.flush();
+    this.forwarder.flush();
     if (this.broker.router.listener === this) this.broker.router.listener = undefined;
     if (this.link.isUp) {
       // a graceful leave: routes and status go at once instead of after the heartbeat timeout

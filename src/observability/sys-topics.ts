@@ -92,6 +92,7 @@ export class SysTopics {
     const figures = readFigures(this.broker, now);
     this.publish('$SYS/broker/uptime', `${figures.uptimeSeconds} seconds`);
     for (const [topic, value] of plainTopics(figures)) this.publishChanged(topic, String(value));
+    for (const [topic, value] of this.broker.cluster?.sysTopics() ?? []) this.publishChanged(topic, value); // Culex-only, per node
     for (const [topic, payload] of this.options.extra?.() ?? []) this.publishChanged(topic, payload);
     if (figures.heapBytes > this.heapMaximum) this.heapMaximum = figures.heapBytes;
     this.publishChanged('$SYS/broker/heap/maximum', String(this.heapMaximum));

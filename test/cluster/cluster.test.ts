@@ -219,6 +219,22 @@ describe('three nodes on one redis-server', { skip: !haveRedis && process.env.CI
     }
   });
 
+  test('$SYS/broker/cluster/... is per node: each node publishes its own id and cluster counters, and $SYS is never forwarded', async () => {
+    const peer = await connectPeer(url(1), { protocolVersion: 5, clientId: unique('sys') });
+    try {
+      await peer.client.subscribeAsync('$SYS/broker/cluster/#', { qos: 0 });
+      await peer.inbox.nothingWithin(1000);
+      const topics = new Map(peer.inbox.drain().map((m) => [m.topic, m.payload]));
+      assert.equal(topics.get('$SYS/broker/cluster/node'), 'n2');
+      assert.equal(topics.get('$SYS/broker/cluster/redis/connected'), '1');
+      for (const name of ['nodes', 'routes', 'messages/forwarded', 'messages/received', 'messages/dropped', 'redis/outages']) {
+        assert.match(topics.get(`$SYS/broker/cluster/${name}`) ?? '', /^\d+$/, name);
+      }
+    } finally {
+      await endPeers(peer);
+    }
+  });
+
   test('culex cluster status lists the nodes and their clients', async () => {
     const base = unique('status');
     const peer = await connectPeer(url(1), { protocolVersion: 4, clientId: `${base}-c` });

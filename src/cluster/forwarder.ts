@@ -1,0 +1,121 @@
+// Forwarding: a PUBLISH accepted on this node goes to the other nodes whose route entries match
+// its topic, each shared group to one node (round-robin over the nodes with members), and is routed
+// here with the scope this node's picks allow. Frames are queued per destination node and sent at
+// the end of the event-loop turn, one Redis command per node (ioredis pipelines them into one write).
+
+import type { Message } from '../broker/message.js';
+import type { RouteScope, Router, SharedGroup } from '../broker/router.js';
+import { encodeMessageFrame, type GroupRef } from './frame.js';
+import { clusterKeys as keys } from './keys.js';
+import type { ClusterStats } from './node.js';
+import type { RedisLink } from './redis-link.js';
+import type { RouteTable } from './route-table.js';
+
+/** A destination node, with scratch fields valid inside one route() call (as the router's sessions). */
+class Peer {
+  mark = 0;
+  plain = false;
+  groups: GroupRef[] | undefined = undefined;
+  frames: Buffer[] = [];
+  constructor(readonly channel: string) {}
+}
+
+const sharedKey = (group: string, topicFilter: string): string => `${group}\u0000${topicFilter}`;
+
+export class Forwarder {
+  private readonly peers = new Map<string, Peer>();
+  private readonly targets: Peer[] = [];
+  private readonly flushing = new Set<Peer>();
+  private seq = 0;
+  private flushScheduled = false;
+
+  constructor(
+    private readonly table: RouteTable,
+    private readonly id: string,
+    private readonly router: Router,
+    private readonly link: RedisLink,
+    private readonly stats: ClusterStats,
+  ) {}
+
+  route(message: Message, now: number): number {
+    const topic = message.topic;
+    // $SYS is per node: never forwarded
+    if (topic.charCodeAt(0) === 0x24 && topic.startsWith('$SYS')) return this.router.publish(message, now);
+    const routes = this.table.index.match(topic);
+    if (routes.length === 0) return this.router.publish(message, now);
+    const seq = ++this.seq;
+    const targets = this.targets;
+    let skipped: Set<string> | undefined;
+    for (let i = 0; i < routes.length; i++) {
+      const route = routes[i]!;
+      let peer: Peer;
+      if (typeof route === 'string') {
+        if (route === this.id) continue;
+        peer = this.peer(route, seq);
+        peer.plain = true;
+      } else {
+        const node = route.pick(); // one delivery per group cluster-wide (MQTT 5.0 §4.8.2)
+        if (node === this.id) continue;
+        (skipped ??= new Set()).add(sharedKey(route.group, route.topicFilter));
+        peer = this.peer(node, seq);
+        (peer.groups ??= []).push(route);
+      }
+    }
+    const scope: RouteScope | undefined = skipped === undefined ? undefined : { plain: true, sharedAllowed: (g: SharedGroup) => !skipped.has(sharedKey(g.group, g.topicFilter)) };
+    const delivered = this.router.publish(message, now, scope);
+    const remote = targets.length;
+    if (remote === 0) return delivered;
+    if (!this.link.isUp) {
+      this.stats.droppedWhileDown += remote;
+    } else {
+      let plainFrame: Buffer | undefined;
+      for (let i = 0; i < remote; i++) {
+        const peer = targets[i]!;
+        const frame = peer.groups === undefined ? (plainFrame ??= encodeMessageFrame(message, true, undefined)) : encodeMessageFrame(message, peer.plain, peer.groups);
+        peer.frames.push(frame);
+        this.flushing.add(peer);
+      }
+      this.stats.forwardedMessages += remote;
+      this.scheduleFlush();
+    }
+    targets.length = 0;
+    return delivered + remote;
+  }
+
+  private peer(node: string, seq: number): Peer {
+    let peer = this.peers.get(node);
+    if (peer === undefined) this.peers.set(node, (peer = new Peer(keys.data(node))));
+    if (peer.mark !== seq) {
+      peer.mark = seq;
+      peer.plain = false;
+      peer.groups = undefined;
+      this.targets.push(peer);
+    }
+    return peer;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    process.nextTick(() => this.flush());
+  }
+
+  /** One Redis command per destination node for everything routed this turn (auto-pipelined together). */
+  flush(): void {
+    this.flushScheduled = false;
+    for (const peer of this.flushing) {
+      const frames = peer.frames;
+      peer.frames = [];
+      const data = frames.length === 1 ? frames[0]! : Buffer.concat(frames);
+      this.stats.forwardedBatches++;
+      this.send(peer.channel, data);
+    }
+    this.flushing.clear();
+  }
+
+  send(channel: string, data: Buffer): void {
+    const commands = this.link.commands;
+    const sent = this.link.sharded ? commands.spublish(channel, data) : commands.publish(channel, data);
+    sent.catch(() => this.stats.droppedWhileDown++);
+  }
+}
