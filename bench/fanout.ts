@@ -18,7 +18,9 @@ const usage = `Usage: node --import tsx bench/fanout.ts [options]
 Target (default: --target culex, started from dist/; run \`npm run build\` first):
   --target NAMES       culex, forwarder (bench/forwarder.ts, the generator's calibration),
                        mosquitto (/usr/sbin/mosquitto -p PORT) and/or mosquitto-nodelay (the same
-                       with set_tcp_nodelay true); comma-separated to run several in turn
+                       with set_tcp_nodelay true), culex-persist (culex with --persistence-location
+                       in a temporary directory: SQLite, acks after the commit); comma-separated
+                       to run several in turn
   --host H --port N    an already running broker instead (no CPU/RSS unless --broker-pid is given)
   --broker-pid PID     the running broker's PID, for its CPU time and memory
 Load:
@@ -29,6 +31,9 @@ Load:
   --seconds S          measured seconds of the throughput phase and of the latency phase (default 10)
   --window W           most messages the publisher runs ahead of the slowest subscriber (default 500)
   --workers T          subscriber threads (default: CPUs left to the generator, at most 4)
+  --persistent-sessions  subscribers connect with clean session 0, so a broker with persistence
+                       records every delivery to them (without it, nothing is persisted for
+                       clean sessions and culex-persist costs next to nothing)
 Measurement:
   --no-pin             do not pin the broker and the generator to separate CPUs with taskset
   --broker-prof DIR    culex only: write the broker's V8 CPU profile (node --cpu-prof) into DIR
@@ -43,6 +48,7 @@ interface Args extends Mutable<RunOptions> {
   brokerPid: number | undefined;
   pin: boolean;
   profileDir: string | undefined;
+  persistentSessions: boolean;
 }
 
 function parseArgs(argv: string[]): Args | string {
@@ -53,6 +59,7 @@ function parseArgs(argv: string[]): Args | string {
     brokerPid: undefined,
     pin: true,
     profileDir: undefined,
+    persistentSessions: false,
     subscribers: 100,
     qos: 0,
     payload: 16,
@@ -117,6 +124,9 @@ function parseArgs(argv: string[]): Args | string {
           break;
         case '--no-pin':
           args.pin = false;
+          break;
+        case '--persistent-sessions':
+          args.persistentSessions = true;
           break;
         case '--broker-prof':
           args.profileDir = text();

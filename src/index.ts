@@ -13,6 +13,11 @@ import { listenTcp, type Listener, type TcpListenerOptions } from './transport/t
 export interface Culex {
   readonly broker: Broker;
   readonly listeners: readonly Listener[];
+  /**
+   * Loads what a durable store kept (sessions, retained messages, queues); listen() waits for it,
+   * so call it yourself only to open other transports on `broker`. Rejects if the store cannot be read.
+   */
+  ready(): Promise<void>;
   /** Opens an MQTT-over-TCP listener; port 0 picks a free port (see the returned listener's port). */
   listen(options: TcpListenerOptions): Promise<Listener>;
   /** Publishes a message as the broker; returns how many sessions it was delivered to. */
@@ -42,7 +47,9 @@ export function createBroker(options: CulexOptions = {}): Culex {
   return {
     broker,
     listeners,
+    ready: () => broker.restore(),
     async listen(listenOptions) {
+      await broker.restore();
       const listener = await listenTcp(broker, listenOptions);
       listeners.push(listener);
       return listener;
@@ -63,7 +70,9 @@ export type { Logger, LogType } from './broker/logger.js';
 export type { Authenticator, Authorizer, AuthenticateRequest, AuthenticateResult, ClientIdentity, EnhancedAuthenticator, EnhancedAuthRequest, AuthStep } from './auth/port.js';
 export { ScramSha256, scramCredentials, type ScramCredentials } from './auth/scram.js';
 export type { Store, StoredState, StoredSession, StoredMessage, StoredSubscription } from './store/port.js';
+export type { StoredOutgoing, StoredSessionHeader } from './store/port.js';
 export { MemoryStore } from './store/memory.js';
+export { SqliteStore, type SqliteStoreOptions } from './store/sqlite.js';
 export type { Listener, TcpListenerOptions } from './transport/tcp.js';
 export { StreamLogger, DestinationLogger, StreamSink, type LogSink } from './observability/log.js';
 export { SysTopics, type SysTopicsOptions } from './observability/sys-topics.js';

@@ -18,6 +18,8 @@ export interface OpenOptions {
   readonly topicAliasMaximum?: number;
   /** Source address, e.g. 127.0.0.2: each loopback address has its own range of ephemeral ports. */
   readonly localAddress?: string;
+  /** Clean session (default true); false makes the session persistent (recorded by a broker with persistence). */
+  readonly clean?: boolean;
 }
 
 /** The read buffer of every connection of this thread (each thread loads its own copy of this module). */
@@ -66,9 +68,10 @@ export class BenchClient {
     this.onChunkEnd();
   }
 
-  /** Opens a TCP connection and completes CONNECT/CONNACK (clean session, no keepalive). */
+  /** Opens a TCP connection and completes CONNECT/CONNACK (clean session unless told, no keepalive). */
   static async open(host: string, port: number, clientId: string, timeoutMs: number, options: OpenOptions = {}): Promise<BenchClient> {
     const version = options.version ?? BENCH_PROTOCOL_VERSION;
+    const clean = options.clean ?? true;
     let client: BenchClient | undefined;
     const socket = await new Promise<Socket>((resolve, reject) => {
       const s = connect({
@@ -108,7 +111,7 @@ export class BenchClient {
         protocolName: 'MQTT',
         protocolVersion: version,
         bridge: false,
-        clean: true,
+        clean,
         keepalive: 0, // no PINGREQ traffic during a measurement
         clientId,
         ...(version === 5 && options.topicAliasMaximum ? { properties: { topicAliasMaximum: options.topicAliasMaximum } } : {}),

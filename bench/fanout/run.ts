@@ -31,6 +31,8 @@ export interface RunOptions {
   readonly workers: number;
   /** Bound on every handshake and every wait that is not a measurement. */
   readonly timeoutMs: number;
+  /** Subscribers connect with clean session 0 (their sessions persist; see --persistent-sessions). */
+  readonly persistentSessions: boolean;
 }
 
 export interface FanoutResult {
@@ -112,6 +114,7 @@ export async function runFanout(target: RunningTarget, options: RunOptions): Pro
       count: Math.min(perWorker, subscribers - first),
       clientIdPrefix: `culex-bench-sub-${process.pid}-`,
       timeoutMs: options.timeoutMs,
+      persistentSessions: options.persistentSessions,
       progress: shared,
       subscribers,
     };

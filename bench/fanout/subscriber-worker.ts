@@ -19,6 +19,8 @@ export interface SubscriberWorkerData {
   readonly count: number;
   readonly clientIdPrefix: string;
   readonly timeoutMs: number;
+  /** Connect with clean session 0, so a broker with persistence records the subscribers' messages. */
+  readonly persistentSessions: boolean;
   /**
    * Int32Array over it, two slots per subscriber of the run: [slot] deliveries received, and
    * [subscribers + slot] the sequence number of the last one plus 1 (the position the publisher's
@@ -110,7 +112,7 @@ async function main(): Promise<void> {
       const slot = data.first + i;
       opening.push(
         (async () => {
-          const client = await BenchClient.open(data.host, data.port, `${data.clientIdPrefix}${slot}`, data.timeoutMs);
+          const client = await BenchClient.open(data.host, data.port, `${data.clientIdPrefix}${slot}`, data.timeoutMs, { clean: !data.persistentSessions });
           clients.push(client);
           await client.subscribe(data.topic, data.qos, data.timeoutMs);
           attach(client, slot);

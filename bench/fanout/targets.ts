@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { Pinning } from './process-stats.js';
 import { toolPath } from './tool-path.js';
 
-export const TARGET_NAMES = ['culex', 'culex-api', 'culex-aliases', 'forwarder', 'mosquitto', 'mosquitto-nodelay', 'aedes'] as const;
+export const TARGET_NAMES = ['culex', 'culex-persist', 'culex-api', 'culex-aliases', 'forwarder', 'mosquitto', 'mosquitto-nodelay', 'aedes'] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 
 export interface RunningTarget {
@@ -63,7 +63,8 @@ export async function startTarget(name: TargetName, options: StartOptions): Prom
   let description: string;
   let cleanup = (): void => {};
   switch (name) {
-    case 'culex': {
+    case 'culex':
+    case 'culex-persist': {
       const entry = join(repoRoot, 'dist/cli/culex.js');
       if (!existsSync(entry)) throw new Error('dist/cli/culex.js not found: run `npm run build` first');
       const stale = newerSource(entry);
@@ -71,6 +72,13 @@ export async function startTarget(name: TargetName, options: StartOptions): Prom
       const profile = options.profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.profileDir];
       command = [process.execPath, ...profile, entry, 'broker', '-p', String(port)];
       description = `culex ${packageVersion()} (node ${process.version}, dist/)`;
+      if (name === 'culex-persist') {
+        // persistence on, in a fresh directory on the same disk as the system's temporary files
+        const dir = mkdtempSync(join(tmpdir(), 'culex-bench-persist-'));
+        cleanup = () => rmSync(dir, { recursive: true, force: true });
+        command.push('--persistence-location', dir);
+        description += `, --persistence-location ${dir} (SQLite WAL, synchronous=FULL)`;
+      }
       break;
     }
     case 'culex-api':

@@ -9,6 +9,7 @@ import type { ClusterPort } from './cluster-port.js';
 import type { ClientLink } from './link.js';
 import { Message } from './message.js';
 import type { BrokerOptions } from './options.js';
+import { Persistence } from './persistence.js';
 import { RetainedMessages } from './retained.js';
 import { Router } from './router.js';
 import { NEVER_EXPIRES, Session, type SessionCounters, type SessionLimits } from './session.js';
@@ -72,14 +73,18 @@ export class Broker {
   readonly channels = new Map<string, Channel>();
   /** Every open connection, including those that have not sent CONNECT yet. */
   readonly connections = new Set<Channel>();
+  /** Records durable state; undefined when the store is not durable (nothing is recorded then). */
+  readonly persistence: Persistence | undefined;
   private readonly expiryTimers = new Timers();
   private readonly willTimers = new Timers();
   private closing = false;
   /** The cluster backplane, when this broker is one node of several (set once, before listening). */
   cluster: ClusterPort | undefined = undefined;
+  private restoring: Promise<void> | undefined;
 
   constructor(options: BrokerOptions) {
     this.options = options;
+    this.persistence = options.store.durable ? new Persistence(options.store) : undefined;
     const authorizer = this.options.authorizer;
     this.router = new Router((session, message) => {
       const channel = this.channels.get(session.clientId);
@@ -89,6 +94,15 @@ export class Broker {
 
   get isClosing(): boolean {
     return this.closing;
+  }
+
+  /**
+   * Loads what the store kept (sessions, retained messages, queues); runs once, before the first
+   * listener opens. Nothing to do with the memory store.
+   */
+  restore(): Promise<void> {
+    if (this.persistence === undefined) return Promise.resolve();
+    return (this.restoring ??= this.persistence.restore(this));
   }
 
   /** A transport has a new connection: the broker gives it a protocol channel. */
@@ -113,7 +127,7 @@ export class Broker {
   route(message: Message, now: number): number {
     const cluster = this.cluster;
     if (message.retain) {
-      this.retained.update(message);
+      if (this.retained.update(message)) this.persistence?.retainedChanged(message);
       if (cluster !== undefined) cluster.retainedChanged(message);
     }
     if (cluster !== undefined) return cluster.route(message, now);
@@ -153,8 +167,14 @@ export class Broker {
       this.endSession(session);
       return;
     }
+    this.persistence?.sessionDisconnected(session);
     if (expiry === NEVER_EXPIRES) return;
-    this.expiryTimers.schedule(session.clientId, expiry * 1000, () => {
+    this.scheduleExpiry(session, expiry * 1000);
+  }
+
+  /** Ends a disconnected session after ms unless its client comes back [MQTT-3.1.2-23]. */
+  scheduleExpiry(session: Session, ms: number): void {
+    this.expiryTimers.schedule(session.clientId, ms, () => {
       if (this.sessions.get(session.clientId) !== session || session.link !== null) return;
       this.stats.clientsExpired++;
       this.endSession(session);
@@ -247,6 +267,7 @@ export class Broker {
   private discardSession(session: Session): void {
     // a QoS 2 message whose PUBREL was sent has reached the client: it is not given to another
     const orphans = this.closing ? [] : session.outgoing().filter((entry) => entry.group !== undefined && entry.state !== 'pubrel');
+    this.persistence?.sessionDiscarded(session);
     for (const subscription of session.subscriptions.values()) this.router.remove(subscription);
     session.subscriptions.clear();
     session.clearMessages();

@@ -45,6 +45,8 @@ export class Channel {
   credentials: ConnectPacket | undefined = undefined;
   /** The AUTH exchange waiting for the client's next AUTH 0x18, if one is in progress. */
   authExchange: AuthExchange | undefined = undefined;
+  /** The last write waiting for the store (see whenDurable), while one is pending. */
+  private durableWrites: Promise<void> | undefined = undefined;
   private lastActivity = Date.now();
   private timer: NodeJS.Timeout | undefined;
   /** Packets that arrived while an asynchronous check (auth) was pending, in order. */
@@ -192,6 +194,31 @@ export class Channel {
   setUsername(username: string): void {
     this.username = username;
     this.identityCache = undefined;
+  }
+
+  /**
+   * Runs a write (an acknowledgement) once every change recorded so far is durable, and after the
+   * writes queued before it, so acknowledgements keep the order of the packets they answer
+   * [MQTT-4.6.0-2][MQTT-4.6.0-3]. Later packets of the connection are handled meanwhile: one
+   * connection gets many messages into one commit. Runs the write at once when nothing is pending.
+   */
+  whenDurable(write: () => void): void {
+    const after = this.broker.persistence?.sync() ?? this.durableWrites;
+    if (after === undefined) return write();
+    const done = after.then(() => {
+      if (this.state !== 'closed') write();
+    });
+    this.durableWrites = done;
+    done.then(
+      () => {
+        if (this.durableWrites === done) this.durableWrites = undefined;
+      },
+      (error: unknown) => {
+        if (this.durableWrites === done) this.durableWrites = undefined;
+        this.broker.options.logger.log('error', `Error: persistence failed, ${this.describe()} not acknowledged: ${error instanceof Error ? error.message : String(error)}.`);
+        this.disconnect(ReasonCode.UnspecifiedError);
+      },
+    );
   }
 
   describe(): string {

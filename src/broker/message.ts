@@ -12,6 +12,8 @@ export class Message {
   readonly id: number;
   /** Epoch ms when the broker received it, for the remaining message expiry [MQTT-3.3.2-6]. */
   readonly receivedAt: number;
+  /** Persistent sessions holding this message in the durable store (see broker/persistence.ts). */
+  storeRefs = 0;
   /** Encoded PUBLISH per shape: index = family * 6 + qos * 2 + retain (family 0 = v3/v4, 1 = v5). */
   private readonly encodings: (EncodedPublish | undefined)[] = [];
   /** v5 encodings with a topic alias (topicAliasOut only), by ((alias * 2 + withTopic) * 3 + qos) * 2 + retain. */

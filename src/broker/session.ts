@@ -38,6 +38,21 @@ export interface Outgoing {
   packetId: number;
   /** queued: not sent yet; publish: sent, waiting for PUBACK/PUBREC; pubrel: PUBREL sent, waiting for PUBCOMP. */
   state: 'queued' | 'publish' | 'pubrel';
+  /** Order within the session; the store's key for the entry. */
+  readonly seq: number;
+  /** Recorded in the durable store (then its changes and its removal are recorded too). */
+  stored: boolean;
+}
+
+/**
+ * Where a persistent session's changes are recorded (broker/persistence.ts); undefined for clean
+ * sessions and when the store is not durable, so the hot path pays one comparison.
+ */
+export interface SessionJournal {
+  outgoingAdded(session: Session, entry: Outgoing): void;
+  outgoingChanged(session: Session, entry: Outgoing): void;
+  outgoingRemoved(session: Session, entry: Outgoing): void;
+  incomingQos2Changed(session: Session, packetId: number, added: boolean): void;
 }
 
 export interface SessionLimits {
@@ -73,8 +88,11 @@ export class Session {
   /** Outbound topic aliases on the current connection, least recently used first [MQTT-3.3.2-11]. */
   private topicAliases = new Map<string, number>();
   private nextTopicAlias = 1;
+  private outgoingSeq = 0;
   /** The current connection, or null while the client is away. */
   link: ClientLink | null = null;
+  /** Set while the session is persistent and the store durable. */
+  journal: SessionJournal | undefined = undefined;
   version: ProtocolVersion;
   limits: SessionLimits;
   expiryInterval = 0;
@@ -131,12 +149,28 @@ export class Session {
       this.counters.publishBytesSent += message.payload.length;
       return;
     }
-    const entry: Outgoing = { message, qos, retain, subscriptionIds, group, packetId: 0, state: 'queued' };
+    const entry: Outgoing = { message, qos, retain, subscriptionIds, group, packetId: 0, state: 'queued', seq: ++this.outgoingSeq, stored: false };
     if (link !== null && this.queuedCount === 0 && this.inflight.size < this.limits.inflight) {
       this.sendNew(entry, now);
+      // recorded once, in its state after sending (unless it was discarded as too large)
+      if (this.journal !== undefined && this.inflight.get(entry.packetId) === entry) this.journal.outgoingAdded(this, entry);
       return;
     }
-    this.enqueue(entry);
+    if (this.enqueue(entry) && this.journal !== undefined) this.journal.outgoingAdded(this, entry);
+  }
+
+  /** A QoS 2 PUBLISH from the client was accepted: its packet id is kept until PUBREL [MQTT-4.3.3-10]. */
+  addIncomingQos2(packetId: number): void {
+    if (this.incomingQos2.has(packetId)) return;
+    this.incomingQos2.add(packetId);
+    if (this.journal !== undefined) this.journal.incomingQos2Changed(this, packetId, true);
+  }
+
+  /** PUBREL from the client: forgets the packet id; false when it was not known. */
+  releaseIncomingQos2(packetId: number): boolean {
+    if (!this.incomingQos2.delete(packetId)) return false;
+    if (this.journal !== undefined) this.journal.incomingQos2Changed(this, packetId, false);
+    return true;
   }
 
   /** Keeps a message for later; false when the queue is full and the message was dropped. */
@@ -172,6 +206,7 @@ export class Session {
       return true;
     }
     entry.state = 'pubrel';
+    if (entry.stored) this.journal?.outgoingChanged(this, entry);
     return true;
   }
 
@@ -223,7 +258,10 @@ export class Session {
       const entry = this.queue[this.queueHead]!;
       this.queue[this.queueHead++] = undefined as unknown as Outgoing;
       this.queuedBytes -= entry.message.payload.length;
-      if (entry.message.isExpired(now)) continue; // [MQTT-3.3.2-5] expired while queued
+      if (entry.message.isExpired(now)) {
+        if (entry.stored) this.journal?.outgoingRemoved(this, entry);
+        continue; // [MQTT-3.3.2-5] expired while queued
+      }
       this.sendNew(entry, now);
     }
     if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
@@ -237,10 +275,25 @@ export class Session {
     return [...this.inflight.values(), ...this.queue.slice(this.queueHead)];
   }
 
+  /**
+   * Puts back outgoing messages read from the store, in order: in-flight ones keep their packet ids
+   * (resent with DUP on reconnect [MQTT-4.4.0-1]), queued ones wait for the window.
+   */
+  restoreOutgoing(entries: readonly Outgoing[]): void {
+    for (const entry of entries) {
+      if (entry.seq > this.outgoingSeq) this.outgoingSeq = entry.seq;
+      if (entry.state === 'queued') {
+        this.queue.push(entry);
+        this.queuedBytes += entry.message.payload.length;
+      } else this.inflight.set(entry.packetId, entry);
+    }
+  }
+
   private sendNew(entry: Outgoing, now: number): void {
     entry.packetId = this.packetIds.next(this.inflight);
     entry.state = 'publish';
     this.inflight.set(entry.packetId, entry);
+    if (entry.stored) this.journal?.outgoingChanged(this, entry);
     this.write(entry, false, now);
   }
 
@@ -282,6 +335,7 @@ export class Session {
 
   private release(entry: Outgoing): void {
     this.inflight.delete(entry.packetId);
+    if (entry.stored) this.journal?.outgoingRemoved(this, entry);
   }
 }
 

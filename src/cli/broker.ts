@@ -8,6 +8,7 @@ import { defaultConfig, readMosquittoConf, ConfigError } from '../config/mosquit
 import { version } from './version.js';
 
 const usageText = `Usage: culex broker [-c config_file] [--test-config] [-p port] [--host address] [-v]
+                    [--persistence-location dir]
                     [--cluster redis://HOST:PORT | redis-cluster://HOST:PORT,HOST:PORT] [--node-id ID]
 
  -c, --config-file  read this mosquitto.conf (see docs/CONFIG.md)
@@ -16,6 +17,12 @@ const usageText = `Usage: culex broker [-c config_file] [--test-config] [-p port
                 on the loopback interfaces only, as mosquitto -p does; ignored when the
                 configuration file defines listeners
  --host         bind address for the -p ports (e.g. 0.0.0.0 for every interface)
+ --persistence-location dir
+                keep retained messages, persistent sessions and queued QoS 1/2 messages
+                in dir/culex.db (SQLite), across restarts and crashes; the same as
+                "persistence true" + "persistence_location dir" (npm start uses ./data).
+                Without it (and without persistence in the configuration file)
+                everything is kept in memory only
  --cluster      join the cluster of Culex nodes sharing this Redis server or Redis Cluster
                 (docs/CLUSTER.md); over the configuration's cluster option
  --node-id      this node's id in the cluster (default: host name and first port)
@@ -36,10 +43,11 @@ interface BrokerArgs {
   cluster: string | undefined;
   nodeId: string | undefined;
   heartbeatMs: number | undefined;
+  persistenceLocation: string | undefined;
 }
 
 function parseArgs(argv: string[]): BrokerArgs | string {
-  const args: BrokerArgs = { ports: [], host: undefined, verbose: false, configFile: undefined, testConfig: false, cluster: undefined, nodeId: undefined, heartbeatMs: undefined };
+  const args: BrokerArgs = { ports: [], host: undefined, verbose: false, configFile: undefined, testConfig: false, cluster: undefined, nodeId: undefined, heartbeatMs: undefined, persistenceLocation: undefined };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = (): string | undefined => argv[++i];
@@ -74,6 +82,12 @@ function parseArgs(argv: string[]): BrokerArgs | string {
       case '--test-config':
         args.testConfig = true;
         break;
+      case '--persistence-location': {
+        const dir = value();
+        if (dir === undefined || dir === '') return 'Error: --persistence-location needs a directory.';
+        args.persistenceLocation = dir;
+        break;
+      }
       case '--cluster': {
         const url = value();
         if (url === undefined || url === '') return 'Error: --cluster needs a Redis URL (redis://HOST:PORT or redis-cluster://HOST:PORT,...).';
@@ -138,7 +152,7 @@ export async function main(argv: string[]): Promise<number> {
   if (args.configFile !== undefined) logger.log('notice', `Config loaded from ${args.configFile}.`);
   let running: AssembledBroker;
   try {
-    running = await assemble(config, { verbose: args.verbose, ports: args.ports, host: args.host, logger, cluster: args.cluster, nodeId: args.nodeId, heartbeatMs: args.heartbeatMs });
+    running = await assemble(config, { verbose: args.verbose, ports: args.ports, host: args.host, logger, cluster: args.cluster, nodeId: args.nodeId, heartbeatMs: args.heartbeatMs, persistenceLocation: args.persistenceLocation });
   } catch (error) {
     logger.log('error', `Error: ${error instanceof Error ? error.message : String(error)}`);
     return 1;

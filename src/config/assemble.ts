@@ -4,6 +4,7 @@
 
 import { unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { createBroker, type Culex } from '../index.js';
 import type { Authenticator, Authorizer } from '../auth/port.js';
 import { allowAll } from '../auth/port.js';
@@ -22,9 +23,14 @@ import { version } from '../cli/version.js';
 import { listenTcp, type Listener } from '../transport/tcp.js';
 import { listenTls, type SecureListener, type TlsSettings } from '../transport/tls.js';
 import { listenWebSocket } from '../transport/websocket.js';
+import { SqliteStore } from '../store/sqlite.js';
+import type { Store } from '../store/port.js';
 import type { CulexConfig, ListenerConfig, LogDestination } from './config.js';
 import { Bridges } from '../bridge/bridges.js';
 import { bridgeMetrics, bridgeSysTopics } from '../bridge/bridge-figures.js';
+
+/** Culex's persistence file name when persistence_file is not set (Mosquitto's is mosquitto.db). */
+export const defaultPersistenceFile = 'culex.db';
 
 export interface AssembleOverrides {
   /** -v: every log type. */
@@ -41,6 +47,8 @@ export interface AssembleOverrides {
   readonly nodeId?: string | undefined;
   /** --cluster-heartbeat, in milliseconds. */
   readonly heartbeatMs?: number | undefined;
+  /** --persistence-location DIR: persistence on, in this directory (overrides the file's settings). */
+  readonly persistenceLocation?: string | undefined;
 }
 
 export interface AssembledBroker {
@@ -130,7 +138,8 @@ export async function assemble(config: CulexConfig, overrides: AssembleOverrides
   const authenticator: Authenticator = passwordFile ?? (config.allowAnonymous ? allowAll : refuseAnonymous);
   const authorizer: Authorizer = aclFile ?? allowAll;
 
-  const culex = createBroker({ ...config.limits, authenticator, authorizer, logger });
+  const store = openStore(config, overrides, logger);
+  const culex = createBroker({ ...config.limits, authenticator, authorizer, logger, ...(store === undefined ? {} : { store }) });
   const destinations = logger instanceof DestinationLogger ? logger : undefined;
   for (const sink of destinations?.sinks ?? []) if (sink instanceof TopicSink) sink.attach(culex.broker);
   const bridges = new Bridges(culex.broker, config.bridges);
@@ -146,6 +155,7 @@ export async function assemble(config: CulexConfig, overrides: AssembleOverrides
     await Promise.all(closing);
   };
   try {
+    await culex.ready(); // persisted sessions and retained messages are back before anyone connects
     await joinCluster(culex, config, overrides, logger);
     if (config.localOnly) await openDefaultListeners(culex, overrides, listeners, logger);
     else {
@@ -212,6 +222,16 @@ async function joinCluster(culex: Culex, config: CulexConfig, overrides: Assembl
   const listeners = config.localOnly ? (overrides.ports ?? [1883]) : config.listeners.map((listener) => listener.port);
   await ClusterNode.join(culex.broker, { url: parsed, nodeId, heartbeatMs: overrides.heartbeatMs, describe: () => ({ host: hostname(), ports: listeners }) });
   logger.log('debug', `Cluster node id ${nodeId}.`);
+}
+
+/** The SQLite store when persistence is on; throws (naming the file) when it cannot be used. */
+function openStore(config: CulexConfig, overrides: AssembleOverrides, logger: Logger): Store | undefined {
+  const location = overrides.persistenceLocation ?? (config.persistence ? (config.persistenceLocation ?? '') : undefined);
+  if (location === undefined) return undefined;
+  const file = join(location, config.persistenceFile ?? defaultPersistenceFile);
+  const store = SqliteStore.open({ file, onError: (error) => logger.log('error', `Error: persistence file ${file}: ${error.message}`) });
+  logger.log('notice', `Persistence file ${file} (SQLite, WAL, synchronous=FULL).`);
+  return store;
 }
 
 /** No listener configured: Mosquitto 2's local-only mode (or the -p/--host ports). */

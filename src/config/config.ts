@@ -106,10 +106,13 @@ export interface CulexConfig {
   readonly clusterNodeId: string | undefined;
   /** Seconds between $SYS updates; 0 = off. */
   readonly sysInterval: number;
-  /** Stored for the persistence issue. */
+  /** Keep retained messages, persistent sessions and their queues in an SQLite file (see store/sqlite.ts). */
   readonly persistence: boolean;
+  /** Directory of the persistence file; undefined = the working directory, as Mosquitto. */
   readonly persistenceLocation: string | undefined;
+  /** File name inside persistenceLocation; undefined = culex.db. */
   readonly persistenceFile: string | undefined;
+  /** Accepted for Mosquitto compatibility, with a notice: Culex commits every change at once. */
   readonly autosaveInterval: number;
   readonly setTcpNodelay: boolean;
   readonly user: string | undefined;

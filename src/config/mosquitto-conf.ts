@@ -373,6 +373,9 @@ class Reader {
         return;
       case 'autosave_interval':
         this.autosaveInterval = line.int(0, 2 ** 31 - 1);
+        // Mosquitto saves its whole database every autosave_interval seconds; Culex commits each
+        // change within milliseconds, so there is no interval to set. Said, not silently ignored.
+        this.notices.push(`autosave_interval (${line.location.file}:${line.location.line}) has no effect: Culex commits every change to its persistence file within one event-loop turn.`);
         return;
       case 'set_tcp_nodelay':
         this.setTcpNodelay = line.bool();

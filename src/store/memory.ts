@@ -12,8 +12,15 @@ export class MemoryStore implements Store {
   retainedDelete(): void {}
   sessionSave(): void {}
   sessionDelete(): void {}
+  subscriptionSet(): void {}
+  subscriptionDelete(): void {}
   messageAdd(): void {}
   messageDelete(): void {}
+  outgoingAdd(): void {}
+  outgoingUpdate(): void {}
+  outgoingDelete(): void {}
+  incomingQos2Add(): void {}
+  incomingQos2Delete(): void {}
   sync(): undefined {
     return undefined;
   }

@@ -170,6 +170,7 @@ function acceptConnect(channel: Channel, packet: ConnectPacket, clientId: string
     `New client connected from ${channel.link.remoteAddress} as ${clientId} (${logProtocol[packet.protocolVersion]}, c${packet.clean ? 1 : 0}, k${keepalive}${user}).`,
   );
   session.attach(channel.link, packet.protocolVersion, limits, now, (packetId) => channel.link.writePacket({ type: 'pubrel', packetId }, packet.protocolVersion));
+  broker.persistence?.sessionConnected(session); // recorded while its expiry interval is not 0
 }
 
 /** CONNACK properties: only those that differ from the spec's defaults, each from real configuration. */

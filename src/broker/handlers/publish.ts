@@ -34,7 +34,8 @@ export function handlePublish(channel: Channel, packet: PublishPacket): void | P
   }
   if (packet.qos === 2 && session.incomingQos2.has(packet.packetId!)) {
     // [MQTT-4.3.3-10] a resent QoS 2 PUBLISH is acknowledged again but not delivered twice
-    channel.link.writePacket({ type: 'pubrec', packetId: packet.packetId! }, channel.version);
+    // (once the first copy is durable, should it still be committing)
+    channel.whenDurable(() => channel.link.writePacket({ type: 'pubrec', packetId: packet.packetId! }, channel.version));
     return;
   }
   if (packet.qos === 2 && channel.version === 5 && session.incomingQos2.size >= options.receiveMaximum) {
@@ -81,23 +82,26 @@ function routePublish(channel: Channel, packet: PublishPacket, topic: string, al
   const receivers = broker.route(message, now);
   if (packet.qos === 0) return;
   const reason = receivers === 0 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success;
-  const durable = broker.options.store.durable ? broker.options.store.sync() : undefined;
-  if (durable !== undefined) return durable.then(() => acknowledge(channel, packet, reason)); // ack only once durable
-  acknowledge(channel, packet, reason);
+  // The packet id is kept in the same commit as the deliveries, so a resend after a crash is
+  // recognised instead of delivered again [MQTT-4.3.3-10].
+  if (packet.qos === 2) channel.session!.addIncomingQos2(packet.packetId!);
+  acknowledge(channel, packet, reason); // only once durable
 }
 
-/** PUBACK for QoS 1, PUBREC for QoS 2 (remembering the id until PUBREL); nothing for QoS 0. */
+/**
+ * PUBACK for QoS 1, PUBREC for QoS 2; nothing for QoS 0. Sent once what was recorded is durable,
+ * in the order of the PUBLISH packets, refusals included [MQTT-4.6.0-2].
+ */
 function acknowledge(channel: Channel, packet: PublishPacket, reasonCode: number, problem?: string): void {
   if (packet.qos === 0 || channel.state === 'closed') return;
-  const packetId = packet.packetId!;
-  if (packet.qos === 2 && reasonCode < 0x80) channel.session!.incomingQos2.add(packetId);
-  const ack: AckPacket<'puback' | 'pubrec'> = { type: packet.qos === 1 ? 'puback' : 'pubrec', packetId };
+  const ack: AckPacket<'puback' | 'pubrec'> = { type: packet.qos === 1 ? 'puback' : 'pubrec', packetId: packet.packetId! };
   if (reasonCode !== ReasonCode.Success) ack.reasonCode = reasonCode;
   if (problem !== undefined) {
     const properties = channel.problem(problem);
     if (properties !== undefined) ack.properties = properties;
   }
-  channel.link.writePacket(ack, channel.version);
+  if (channel.broker.persistence === undefined) channel.link.writePacket(ack, channel.version);
+  else channel.whenDurable(() => channel.link.writePacket(ack, channel.version));
 }
 
 /** $SYS/broker/connection/<client id>/state: the notification topic a remote bridge may publish. */
@@ -133,11 +137,13 @@ export function handlePubrec(channel: Channel, packet: AckPacket<'pubrec'>): voi
     const properties = channel.problem(`no QoS 2 message in flight with packet id ${packet.packetId}`);
     if (properties !== undefined) pubrel.properties = properties;
   }
-  channel.link.writePacket(pubrel, channel.version); // [MQTT-4.3.3-4]
+  // PUBREL only once the pubrel state is durable: after a crash the message must not be sent again
+  // as a new PUBLISH to a client that has already released it
+  channel.whenDurable(() => channel.link.writePacket(pubrel, channel.version)); // [MQTT-4.3.3-4]
 }
 
 export function handlePubrel(channel: Channel, packet: AckPacket<'pubrel'>): void {
-  const known = channel.session!.incomingQos2.delete(packet.packetId);
+  const known = channel.session!.releaseIncomingQos2(packet.packetId);
   const pubcomp: AckPacket<'pubcomp'> = { type: 'pubcomp', packetId: packet.packetId };
   if (!known && channel.version === 5) {
     pubcomp.reasonCode = ReasonCode.PacketIdentifierNotFound;

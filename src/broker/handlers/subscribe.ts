@@ -62,7 +62,7 @@ function decide(channel: Channel, request: SubscriptionRequest, subscriptionId: 
   return granted instanceof Promise ? granted.then(make) : make(granted);
 }
 
-function applySubscribe(channel: Channel, packet: SubscribePacket, decisions: readonly Decision[]): void {
+function applySubscribe(channel: Channel, packet: SubscribePacket, decisions: readonly Decision[]): void | Promise<void> {
   if (channel.state === 'closed') return;
   const broker = channel.broker;
   const session = channel.session!;
@@ -85,6 +85,7 @@ function applySubscribe(channel: Channel, packet: SubscribePacket, decisions: re
     broker.router.add(subscription);
     reasonCodes.push(subscription.qos);
     fresh.push({ subscription, existed: previous !== undefined });
+    broker.persistence?.subscribed(session, subscription);
     if (logger.enabled('subscribe')) logger.log('subscribe', `${channel.clientId} ${subscription.qos} ${subscription.filter}`);
   }
   const suback: SubackPacket = { type: 'suback', packetId: packet.packetId, reasonCodes }; // [MQTT-3.8.4-1][MQTT-3.9.3-1]
@@ -92,6 +93,16 @@ function applySubscribe(channel: Channel, packet: SubscribePacket, decisions: re
     const properties = channel.problem(`refused ${refused.join(', ')}`);
     if (properties !== undefined) suback.properties = properties;
   }
+  // a persistent session's subscriptions are durable before SUBACK tells the client they exist
+  const durable = session.journal !== undefined ? broker.persistence?.sync() : undefined;
+  if (durable !== undefined) return durable.then(() => finishSubscribe(channel, suback, fresh));
+  finishSubscribe(channel, suback, fresh);
+}
+
+function finishSubscribe(channel: Channel, suback: SubackPacket, fresh: readonly { subscription: Subscription; existed: boolean }[]): void {
+  if (channel.state === 'closed') return;
+  const broker = channel.broker;
+  const session = channel.session!;
   channel.link.writePacket(suback, channel.version);
 
   const now = Date.now();
@@ -121,6 +132,7 @@ export function handleUnsubscribe(channel: Channel, packet: UnsubscribePacket): 
     }
     session.subscriptions.delete(filter);
     broker.router.remove(subscription); // [MQTT-3.10.4-1]
+    broker.persistence?.unsubscribed(session, filter);
     reasonCodes.push(ReasonCode.Success);
     if (logger.enabled('unsubscribe')) logger.log('unsubscribe', `${channel.clientId} ${filter}`);
   }

@@ -1,0 +1,35 @@
+// The tables of Culex's SQLite persistence file (see sqlite.ts). A `meta` row names the format and
+// its version, so a file of anything else is refused at start-up with its name.
+
+export const storeFormat = 'culex-persistence';
+export const storeVersion = 1;
+
+export const schema = `
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE retained (
+  topic TEXT PRIMARY KEY, payload BLOB NOT NULL, qos INTEGER NOT NULL, properties TEXT,
+  expires_at INTEGER NOT NULL, received_at INTEGER NOT NULL, origin TEXT
+);
+CREATE TABLE sessions (
+  client_id TEXT PRIMARY KEY, protocol_version INTEGER NOT NULL,
+  expiry_interval INTEGER NOT NULL, disconnected_at INTEGER NOT NULL
+);
+CREATE TABLE subscriptions (
+  client_id TEXT NOT NULL, filter TEXT NOT NULL, qos INTEGER NOT NULL, no_local INTEGER NOT NULL,
+  retain_as_published INTEGER NOT NULL, retain_handling INTEGER NOT NULL, subscription_id INTEGER,
+  PRIMARY KEY (client_id, filter)
+) WITHOUT ROWID;
+CREATE TABLE messages (
+  id INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload BLOB NOT NULL, qos INTEGER NOT NULL,
+  retain INTEGER NOT NULL, properties TEXT, expires_at INTEGER NOT NULL, received_at INTEGER NOT NULL,
+  origin TEXT
+);
+CREATE TABLE outgoing (
+  client_id TEXT NOT NULL, seq INTEGER NOT NULL, message_id INTEGER NOT NULL, qos INTEGER NOT NULL,
+  retain INTEGER NOT NULL, subscription_ids TEXT, packet_id INTEGER NOT NULL, state INTEGER NOT NULL,
+  PRIMARY KEY (client_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE incoming_qos2 (
+  client_id TEXT NOT NULL, packet_id INTEGER NOT NULL, PRIMARY KEY (client_id, packet_id)
+) WITHOUT ROWID;
+`;

@@ -1,0 +1,189 @@
+// The SQLite store on a real file in a temporary directory: deltas group-committed and read back,
+// sessions deleted with everything they own, a file that is not a Culex store refused by name.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteStore, StoreOpenError } from '../../src/store/sqlite.js';
+import type { StoredMessage } from '../../src/store/port.js';
+
+function tempDir(): { dir: string; cleanup(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'culex-store-'));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+const message = (id: number, topic: string, payload: string, extra: Partial<StoredMessage> = {}): StoredMessage => ({
+  id,
+  topic,
+  payload: Buffer.from(payload),
+  qos: 1,
+  retain: false,
+  expiresAt: 0,
+  receivedAt: 1_700_000_000_000,
+  ...extra,
+});
+
+test('deltas of one turn are committed together; sync() resolves after the commit and is undefined when idle', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const file = join(dir, 'culex.db');
+    const store = SqliteStore.open({ file });
+    assert.deepEqual(await store.load(), { sessions: [], retained: [], messages: [] });
+    assert.equal(store.sync(), undefined, 'nothing pending');
+    store.retainedSet(message(0, 'r/1', 'kept', { retain: true, properties: { correlationData: Buffer.from([1, 2, 3]), userProperties: [['k', 'v']], contentType: 'text/plain' } }));
+    store.sessionSave({ clientId: 'c1', protocolVersion: 5, expiryInterval: 3600, disconnectedAt: 0 });
+    store.subscriptionSet('c1', { filter: 'a/#', qos: 2, noLocal: true, retainAsPublished: true, retainHandling: 1, subscriptionId: 7 });
+    store.subscriptionSet('c1', { filter: '$share/g/b', qos: 1, noLocal: false, retainAsPublished: false, retainHandling: 0 });
+    store.messageAdd(message(41, 'a/x', 'one', { origin: 'pub' }));
+    store.messageAdd(message(42, 'a/y', 'two', { qos: 2, expiresAt: 1_900_000_000_000 }));
+    store.outgoingAdd('c1', { seq: 1, messageId: 41, qos: 1, retain: false, packetId: 5, state: 'publish' });
+    store.outgoingAdd('c1', { seq: 2, messageId: 42, qos: 2, retain: false, subscriptionIds: [7, 9], packetId: 0, state: 'queued' });
+    store.outgoingUpdate('c1', { seq: 2, messageId: 42, qos: 2, retain: false, subscriptionIds: [7, 9], packetId: 6, state: 'pubrel' });
+    store.incomingQos2Add('c1', 300);
+    store.incomingQos2Add('c1', 301);
+    store.incomingQos2Delete('c1', 300);
+    const durable = store.sync();
+    assert.ok(durable instanceof Promise);
+    assert.equal(store.sync(), durable, 'one commit for the whole turn');
+    await durable;
+    assert.equal(store.sync(), undefined);
+    await store.close();
+
+    const reopened = SqliteStore.open({ file });
+    const state = await reopened.load();
+    assert.equal(state.retained.length, 1);
+    const retained = state.retained[0]!;
+    assert.equal(retained.topic, 'r/1');
+    assert.equal(retained.payload.toString(), 'kept');
+    assert.deepEqual(retained.properties, { correlationData: Buffer.from([1, 2, 3]), userProperties: [['k', 'v']], contentType: 'text/plain' });
+    assert.deepEqual(
+      state.messages.map((m) => [m.id, m.topic, m.payload.toString(), m.qos, m.expiresAt, m.origin]),
+      [
+        [41, 'a/x', 'one', 1, 0, 'pub'],
+        [42, 'a/y', 'two', 2, 1_900_000_000_000, undefined],
+      ],
+    );
+    assert.equal(state.sessions.length, 1);
+    const session = state.sessions[0]!;
+    assert.deepEqual([session.clientId, session.protocolVersion, session.expiryInterval, session.disconnectedAt], ['c1', 5, 3600, 0]);
+    assert.deepEqual(
+      [...session.subscriptions].sort((a, b) => a.filter.localeCompare(b.filter)),
+      [
+        { filter: '$share/g/b', qos: 1, noLocal: false, retainAsPublished: false, retainHandling: 0, subscriptionId: undefined },
+        { filter: 'a/#', qos: 2, noLocal: true, retainAsPublished: true, retainHandling: 1, subscriptionId: 7 },
+      ],
+    );
+    assert.deepEqual(session.outgoing, [
+      { seq: 1, messageId: 41, qos: 1, retain: false, subscriptionIds: undefined, packetId: 5, state: 'publish' },
+      { seq: 2, messageId: 42, qos: 2, retain: false, subscriptionIds: [7, 9], packetId: 6, state: 'pubrel' },
+    ]);
+    assert.deepEqual(session.incomingQos2, [301]);
+
+    // a deleted session takes its subscriptions, outgoing entries and QoS 2 state with it; the
+    // messages nobody refers to any more are gone at the next load
+    reopened.sessionDelete('c1');
+    reopened.retainedDelete('r/1');
+    await reopened.sync();
+    await reopened.close();
+    const emptied = SqliteStore.open({ file });
+    assert.deepEqual(await emptied.load(), { sessions: [], retained: [], messages: [] });
+    await emptied.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('a message and outgoing entry added and removed within one commit are never written; removed after a commit, they are deleted', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const file = join(dir, 'culex.db');
+    const store = SqliteStore.open({ file });
+    await store.load();
+    store.sessionSave({ clientId: 'c', protocolVersion: 4, expiryInterval: 60, disconnectedAt: 0 });
+    // acknowledged before the commit: cancels out
+    store.messageAdd(message(1, 't', 'fast'));
+    store.outgoingAdd('c', { seq: 1, messageId: 1, qos: 1, retain: false, packetId: 1, state: 'publish' });
+    store.outgoingDelete('c', 1);
+    store.messageDelete(1);
+    // still held at the commit: written
+    store.messageAdd(message(2, 't', 'slow'));
+    store.outgoingAdd('c', { seq: 2, messageId: 2, qos: 1, retain: false, packetId: 2, state: 'publish' });
+    await store.sync();
+    // removed in a later commit: deleted, and a delete, re-add, delete sequence ends deleted
+    store.outgoingDelete('c', 2);
+    store.messageDelete(2);
+    store.messageAdd(message(2, 't', 'slow'));
+    store.messageDelete(2);
+    store.messageAdd(message(3, 't', 'kept'));
+    store.outgoingAdd('c', { seq: 3, messageId: 3, qos: 1, retain: false, packetId: 0, state: 'queued' });
+    await store.sync();
+    await store.close();
+    // read the file itself: load() would also drop messages no entry refers to
+    const { createRequire } = await import('node:module');
+    const Database = createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');
+    const db = new Database(file, { readonly: true });
+    const ids = (db.prepare('SELECT id FROM messages ORDER BY id').all() as { id: number }[]).map((row) => row.id);
+    const seqs = (db.prepare('SELECT seq FROM outgoing ORDER BY seq').all() as { seq: number }[]).map((row) => row.seq);
+    db.close();
+    assert.deepEqual(ids, [3]);
+    assert.deepEqual(seqs, [3]);
+  } finally {
+    cleanup();
+  }
+});
+
+test('commitDelayMs: changes of later turns join the pending commit; close() commits what is pending', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const file = join(dir, 'delayed.db');
+    const store = SqliteStore.open({ file, commitDelayMs: 60_000, synchronous: 'normal' });
+    await store.load();
+    store.sessionSave({ clientId: 'd', protocolVersion: 4, expiryInterval: 0xffffffff, disconnectedAt: 5 });
+    const first = store.sync();
+    await new Promise((resolve) => setImmediate(resolve));
+    store.subscriptionSet('d', { filter: 't', qos: 0, noLocal: false, retainAsPublished: false, retainHandling: 0 });
+    assert.equal(store.sync(), first, 'the second change joins the pending commit');
+    await store.close();
+    await first; // resolved by the commit of close()
+    const again = SqliteStore.open({ file });
+    const state = await again.load();
+    await again.close();
+    assert.equal(state.sessions[0]?.subscriptions.length, 1);
+  } finally {
+    cleanup();
+  }
+});
+
+test('a file that is not a Culex persistence file fails to open with its name', () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const text = join(dir, 'mosquitto.db');
+    writeFileSync(text, 'this is not a database, just some text that is long enough to be read as a header by sqlite\n'.repeat(20));
+    assert.throws(() => SqliteStore.open({ file: text }), (error: Error) => error instanceof StoreOpenError && error.message.includes(text) && /not a Culex persistence file/.test(error.message));
+  } finally {
+    cleanup();
+  }
+});
+
+test('an SQLite database of something else is refused, as is a second broker on the same file', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const other = join(dir, 'other.db');
+    const { createRequire } = await import('node:module');
+    const Database = createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');
+    const db = new Database(other);
+    db.exec('CREATE TABLE t (x)');
+    db.close();
+    assert.throws(() => SqliteStore.open({ file: other }), (error: Error) => error instanceof StoreOpenError && error.message.startsWith(other) && /something else/.test(error.message));
+
+    const file = join(dir, 'culex.db');
+    const first = SqliteStore.open({ file });
+    assert.throws(() => SqliteStore.open({ file }), (error: Error) => error instanceof StoreOpenError && error.message.includes(file) && /in use by another process/.test(error.message));
+    await first.close();
+    await SqliteStore.open({ file }).close(); // free again once closed
+  } finally {
+    cleanup();
+  }
+});
