@@ -35,6 +35,7 @@ export function resolveOptions(options: CulexOptions = {}): BrokerOptions {
     authenticator: allowAll,
     enhancedAuthenticators: [],
     authorizer: allowAll,
+    controlHandlers: [],
     store: new MemoryStore(),
     logger: silentLogger,
     ...options,
@@ -68,6 +69,8 @@ export type { BrokerOptions } from './broker/options.js';
 export { brokerDefaults } from './broker/options.js';
 export type { Logger, LogType } from './broker/logger.js';
 export type { Authenticator, Authorizer, AuthenticateRequest, AuthenticateResult, ClientIdentity, EnhancedAuthenticator, EnhancedAuthRequest, AuthStep } from './auth/port.js';
+export type { ControlHandler, ControlRequest, ControlBroker } from './broker/control.js';
+export { DynamicSecurity } from './auth/dynsec/dynamic-security.js';
 export { ScramSha256, scramCredentials, type ScramCredentials } from './auth/scram.js';
 export type { Store, StoredState, StoredSession, StoredMessage, StoredSubscription } from './store/port.js';
 export type { StoredOutgoing, StoredSessionHeader } from './store/port.js';

@@ -56,6 +56,11 @@ export interface Authorizer {
   canPublish(client: ClientIdentity, topic: string, qos: QoS, retain: boolean): boolean | Promise<boolean>;
   /** May this client subscribe to filter? Returns the granted QoS, or a v5 failure reason code (≥ 0x80). */
   canSubscribe(client: ClientIdentity, filter: string, qos: QoS): number | Promise<number>;
+  /**
+   * May this client remove its subscription to filter? When denied the subscription stays and a v5
+   * client gets UNSUBACK 0x87 (Mosquitto 2.0 asks its plugins). Absent = always allowed.
+   */
+  canUnsubscribe?(client: ClientIdentity, filter: string): boolean;
   /** May this client receive a message on topic? Checked per delivery; must be synchronous (hot path). */
   canReceive(client: ClientIdentity, topic: string): boolean;
 }

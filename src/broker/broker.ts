@@ -2,6 +2,7 @@
 // (store, auth, log) and the lifecycle. Transports hand it connections through accept(); it knows
 // nothing of sockets.
 
+import type { ClientIdentity } from '../auth/port.js';
 import type { Will, QoS, Properties } from '../protocol/packets.js';
 import { ReasonCode } from '../protocol/reason-codes.js';
 import { Channel } from './channel.js';
@@ -245,6 +246,22 @@ export class Broker {
     if (!clean) this.willTimers.cancel(clientId);
     const session = this.sessions.get(clientId);
     if (session !== undefined && session.link === null) this.endSession(session);
+  }
+
+  /**
+   * Disconnects the connected clients that match, as Mosquitto's mosquitto_kick_client_by_username
+   * does for plugins: v5 clients get DISCONNECT with reasonCode (0x98 Administrative action), wills
+   * are not sent. Returns how many were disconnected.
+   */
+  disconnectClients(match: (client: ClientIdentity) => boolean, reasonCode: number = ReasonCode.AdministrativeAction): number {
+    let count = 0;
+    for (const channel of [...this.channels.values()]) {
+      if (channel.state !== 'connected' || !match(channel.identity)) continue;
+      this.options.logger.log('notice', `Client ${channel.clientId} been disconnected by administrative action.`);
+      channel.disconnectWithoutWill(reasonCode);
+      count++;
+    }
+    return count;
   }
 
   /** Graceful stop: v5 clients get DISCONNECT 0x8B Server shutting down, then every connection closes. */

@@ -144,6 +144,12 @@ export class Channel {
     if (connected) this.leave(reasonCode !== ReasonCode.NormalDisconnection && !this.broker.isClosing);
   }
 
+  /** An administrator removed the client: DISCONNECT for v5, close, and no will. */
+  disconnectWithoutWill(reasonCode: number): void {
+    this.will = undefined;
+    this.disconnect(reasonCode);
+  }
+
   /**
    * Another connection took this client id [MQTT-3.1.4-3]. The old will is sent unless the new
    * connection resumes the session and the will has a delay (MQTT 5.0 §3.1.3.2.2).

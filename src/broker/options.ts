@@ -3,6 +3,7 @@
 
 import type { Authenticator, Authorizer, EnhancedAuthenticator } from '../auth/port.js';
 import type { Store } from '../store/port.js';
+import type { ControlHandler } from './control.js';
 import type { Logger } from './logger.js';
 
 export interface BrokerOptions {
@@ -63,6 +64,12 @@ export interface BrokerOptions {
    */
   enhancedAuthenticators: readonly EnhancedAuthenticator[];
   authorizer: Authorizer;
+  /**
+   * `$CONTROL/...` topics the broker serves itself (e.g. dynamic security's
+   * `$CONTROL/dynamic-security/v1`): a PUBLISH there that the authorizer allows goes to the handler
+   * and is acknowledged, not routed. Default none.
+   */
+  controlHandlers: readonly ControlHandler[];
   store: Store;
   logger: Logger;
 }

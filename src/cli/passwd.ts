@@ -22,7 +22,7 @@ Usage: culex passwd [-H sha512 | -H sha512-pbkdf2] [-I iterations] [-c | -D] pas
 const MAX_FIELD = 65535;
 
 /** A failure with mosquitto_passwd's message and exit code. */
-class PasswdError extends Error {
+export class PasswdError extends Error {
   constructor(
     message: string,
     readonly code = 1,
@@ -115,7 +115,7 @@ async function readSecret(prompt: string, lines: AsyncIterator<string>): Promise
   return next.done ? '' : next.value;
 }
 
-async function askPassword(): Promise<string> {
+export async function askPassword(): Promise<string> {
   const reader = process.stdin.isTTY ? undefined : createInterface({ input: process.stdin, terminal: false });
   const lines: AsyncIterator<string> = reader ? reader[Symbol.asyncIterator]() : { next: async () => ({ done: true, value: undefined }) };
   try {

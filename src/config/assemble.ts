@@ -7,8 +7,6 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createBroker, type Culex } from '../index.js';
 import type { Authenticator, Authorizer } from '../auth/port.js';
-import { allowAll } from '../auth/port.js';
-import { refuseAnonymous } from '../auth/anonymous.js';
 import { PasswordFile } from '../auth/password-file.js';
 import { AclFile } from '../auth/acl-file.js';
 import type { Logger } from '../broker/logger.js';
@@ -20,12 +18,16 @@ import { TopicSink } from '../observability/log-topic.js';
 import { SysTopics } from '../observability/sys-topics.js';
 import { startMetricsServer, type MetricsServer } from '../observability/metrics.js';
 import { version } from '../cli/version.js';
+import { composeSecurity, PerListenerSecurity } from '../auth/composed.js';
+import { DynamicSecurity } from '../auth/dynsec/dynamic-security.js';
+import { DynsecFileError } from '../auth/dynsec/file.js';
+import type { ControlHandler, ControlRequest } from '../broker/control.js';
 import { listenTcp, type Listener } from '../transport/tcp.js';
 import { listenTls, type SecureListener, type TlsSettings } from '../transport/tls.js';
 import { listenWebSocket } from '../transport/websocket.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/port.js';
-import type { CulexConfig, ListenerConfig, LogDestination } from './config.js';
+import type { CulexConfig, ListenerConfig, LogDestination, SecurityConfig } from './config.js';
 import { Bridges } from '../bridge/bridges.js';
 import { bridgeMetrics, bridgeSysTopics } from '../bridge/bridge-figures.js';
 
@@ -116,10 +118,10 @@ function bindAddress(listener: ListenerConfig): string | undefined {
   return undefined; // Node binds [::] dual-stack: every IPv4 and IPv6 interface
 }
 
-async function openListener(culex: Culex, listener: ListenerConfig, logger: Logger): Promise<Listener> {
+async function openListener(culex: Culex, listener: ListenerConfig, logger: Logger, name: string): Promise<Listener> {
   const host = bindAddress(listener);
   const tls = tlsSettings(listener);
-  const base = { port: listener.port, host, maxConnections: listener.maxConnections };
+  const base = { port: listener.port, host, maxConnections: listener.maxConnections, name };
   let opened: Listener;
   if (listener.protocol === 'websockets') opened = await listenWebSocket(culex.broker, { ...base, tls });
   else if (tls !== undefined) opened = await listenTls(culex.broker, base, tls);
@@ -133,13 +135,14 @@ export async function assemble(config: CulexConfig, overrides: AssembleOverrides
   const logger = overrides.logger ?? configuredLogger(config, overrides.verbose);
   for (const notice of config.notices) logger.log('notice', notice);
 
-  const passwordFile = config.passwordFile === undefined ? undefined : await PasswordFile.load(config.passwordFile, { allowAnonymous: config.allowAnonymous, logger });
-  const aclFile = config.aclFile === undefined ? undefined : await AclFile.load(config.aclFile, { logger, denySubscribe: config.aclDenySubscribe });
-  const authenticator: Authenticator = passwordFile ?? (config.allowAnonymous ? allowAll : refuseAnonymous);
-  const authorizer: Authorizer = aclFile ?? allowAll;
+  const reloadables: Reloadable[] = [];
+  const names = listenerNames(config.listeners);
+  const { authenticator, authorizer, controlHandlers } = await loadSecurity(config, names, logger, reloadables);
+  const passwordFiles = reloadables.filter((reloadable) => reloadable instanceof PasswordFile).length;
+  const reauthenticateOnReload = passwordFiles > 0 || !config.allowAnonymous;
 
   const store = openStore(config, overrides, logger);
-  const culex = createBroker({ ...config.limits, authenticator, authorizer, logger, ...(store === undefined ? {} : { store }) });
+  const culex = createBroker({ ...config.limits, authenticator, authorizer, controlHandlers, logger, ...(store === undefined ? {} : { store }) });
   const destinations = logger instanceof DestinationLogger ? logger : undefined;
   for (const sink of destinations?.sinks ?? []) if (sink instanceof TopicSink) sink.attach(culex.broker);
   const bridges = new Bridges(culex.broker, config.bridges);
@@ -160,7 +163,7 @@ export async function assemble(config: CulexConfig, overrides: AssembleOverrides
     if (config.localOnly) await openDefaultListeners(culex, overrides, listeners, logger);
     else {
       if (overrides.ports !== undefined && overrides.ports.length > 0) logger.log('warning', 'Warning: -p is ignored because the configuration file defines listeners.');
-      for (const listener of config.listeners) listeners.push(await openListener(culex, listener, logger));
+      for (const [index, listener] of config.listeners.entries()) listeners.push(await openListener(culex, listener, logger, names[index]!));
     }
     if (config.metricsListener !== undefined) {
       metrics = await startMetricsServer(culex.broker, { port: config.metricsListener.port, host: config.metricsListener.address, extra: () => bridgeMetrics(bridges.status()) });
@@ -174,9 +177,6 @@ export async function assemble(config: CulexConfig, overrides: AssembleOverrides
 
   bridges.start();
   if (config.pidFile !== undefined) writeFileSync(config.pidFile, `${process.pid}\n`);
-  const reloadables: Reloadable[] = [];
-  if (passwordFile !== undefined) reloadables.push(passwordFile);
-  if (aclFile !== undefined) reloadables.push(aclFile);
   return {
     culex,
     listeners,
@@ -190,7 +190,7 @@ export async function assemble(config: CulexConfig, overrides: AssembleOverrides
       }
       for (const reloadable of reloadables) await reloadable.reload();
       // As Mosquitto: clients whose credentials the reloaded password file no longer accepts are disconnected.
-      if (passwordFile !== undefined || !config.allowAnonymous) await culex.broker.reauthenticate();
+      if (reauthenticateOnReload) await culex.broker.reauthenticate();
     },
     async close() {
       await closeAll();
@@ -256,4 +256,72 @@ async function openDefaultListeners(culex: Culex, overrides: AssembleOverrides, 
       logger.log('warning', `Warning: no ipv6 listen socket on port ${port}: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
+}
+
+/** Each listener's name in client identities ("mqtt:1883", "wss:8884"), made unique for per-listener security. */
+function listenerNames(listeners: readonly ListenerConfig[]): string[] {
+  const names = listeners.map((listener) => {
+    const tls = listener.certfile !== undefined;
+    const kind = listener.protocol === 'websockets' ? (tls ? 'wss' : 'ws') : tls ? 'mqtts' : 'mqtt';
+    return `${kind}:${listener.port}`;
+  });
+  return names.map((name, index) => (names.indexOf(name) === index ? name : `${name}#${index}`));
+}
+
+interface LoadedSecurity {
+  readonly authenticator: Authenticator;
+  readonly authorizer: Authorizer;
+  readonly controlHandlers: ControlHandler[];
+}
+
+/** Reads the password, ACL and dynamic-security files of the configuration; throws on a bad file. */
+async function loadSecurity(config: CulexConfig, names: readonly string[], logger: Logger, reloadables: Reloadable[]): Promise<LoadedSecurity> {
+  // Listeners naming the same dynamic-security file share one state, so a change made through one is seen by all.
+  const dynsecByFile = new Map<string, DynamicSecurity>();
+  const loadScope = async (scope: SecurityConfig, allowAnonymous: boolean): Promise<{ authenticator: Authenticator; authorizer: Authorizer; dynsec: DynamicSecurity | undefined }> => {
+    const passwordFile = scope.passwordFile === undefined ? undefined : await PasswordFile.load(scope.passwordFile, { allowAnonymous, logger });
+    const aclFile = scope.aclFile === undefined ? undefined : await AclFile.load(scope.aclFile, { logger, denySubscribe: config.aclDenySubscribe });
+    if (passwordFile !== undefined) reloadables.push(passwordFile);
+    if (aclFile !== undefined) reloadables.push(aclFile);
+    let dynsec: DynamicSecurity | undefined;
+    if (scope.dynsecPlugin && scope.dynsecFile !== undefined) {
+      dynsec = dynsecByFile.get(scope.dynsecFile);
+      if (dynsec === undefined) {
+        try {
+          dynsec = DynamicSecurity.load(scope.dynsecFile, logger);
+        } catch (error) {
+          if (error instanceof DynsecFileError) throw new Error(`Error loading Dynamic security plugin config ${scope.dynsecFile}: ${error.message}`);
+          throw error;
+        }
+        dynsecByFile.set(scope.dynsecFile, dynsec);
+      }
+    }
+    return { ...composeSecurity({ allowAnonymous, passwordFile, aclFile, dynsec }), dynsec };
+  };
+
+  if (!config.perListenerSettings) {
+    const global: SecurityConfig = { allowAnonymous: config.allowAnonymous, passwordFile: config.passwordFile, aclFile: config.aclFile, dynsecPlugin: config.dynsecFile !== undefined, dynsecFile: config.dynsecFile };
+    const loaded = await loadScope(global, config.allowAnonymous);
+    return { authenticator: loaded.authenticator, authorizer: loaded.authorizer, controlHandlers: loaded.dynsec === undefined ? [] : [loaded.dynsec] };
+  }
+
+  // per_listener_settings true: a listener without allow_anonymous refuses anonymous clients, as in Mosquitto 2.0.
+  const byListener = new Map<string, { authenticator: Authenticator; authorizer: Authorizer }>();
+  const dynsecByListener = new Map<string, DynamicSecurity>();
+  for (const [index, listener] of config.listeners.entries()) {
+    const loaded = await loadScope(listener.security, listener.security.allowAnonymous ?? false);
+    byListener.set(names[index]!, loaded);
+    if (loaded.dynsec !== undefined) dynsecByListener.set(names[index]!, loaded.dynsec);
+  }
+  const fallback = composeSecurity({ allowAnonymous: config.localOnly });
+  const security = new PerListenerSecurity(byListener, fallback);
+  const controlHandlers: ControlHandler[] = [];
+  if (dynsecByListener.size > 0) {
+    // The control topic reaches the plugin of the listener the administrator came in on.
+    controlHandlers.push({
+      topic: [...dynsecByListener.values()][0]!.topic,
+      handle: (request: ControlRequest) => dynsecByListener.get(request.client.listener)?.handle(request),
+    });
+  }
+  return { authenticator: security, authorizer: security, controlHandlers };
 }

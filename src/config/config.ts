@@ -12,6 +12,21 @@ export interface SourceLocation {
 
 export type TlsVersion = 'tlsv1.3' | 'tlsv1.2' | 'tlsv1.1';
 
+/**
+ * Security settings of one scope: the whole broker, or one listener when per_listener_settings is
+ * true (Mosquitto's mosquitto__security_options).
+ */
+export interface SecurityConfig {
+  /** undefined = the default (false once a listener is configured). */
+  allowAnonymous: boolean | undefined;
+  passwordFile: string | undefined;
+  aclFile: string | undefined;
+  /** `plugin …mosquitto_dynamic_security.so` (or `plugin dynamic-security`) was given. */
+  dynsecPlugin: boolean;
+  /** Its plugin_opt_config_file. */
+  dynsecFile: string | undefined;
+}
+
 export interface ListenerConfig {
   port: number;
   /** Bind address; undefined = every interface (IPv4 and IPv6). */
@@ -33,6 +48,8 @@ export interface ListenerConfig {
   ciphers: string | undefined;
   /** -1 = unlimited. */
   maxConnections: number;
+  /** This listener's own security settings; used when per_listener_settings is true. */
+  readonly security: SecurityConfig;
   readonly source: SourceLocation;
 }
 
@@ -85,6 +102,8 @@ export interface CulexConfig {
   /** Culex-only acl_deny_subscribe: refuse a SUBSCRIBE whose filter the ACL file never lets the client read. */
   readonly aclDenySubscribe: boolean;
   readonly perListenerSettings: boolean;
+  /** The dynamic-security JSON file when the plugin is configured globally (per_listener_settings false). */
+  readonly dynsecFile: string | undefined;
   readonly limits: ConfiguredLimits;
   readonly log: {
     readonly destinations: readonly LogDestination[];

@@ -7,7 +7,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { LogType } from '../broker/logger.js';
-import type { ConfiguredLimits, CulexConfig, ListenerConfig, LogDestination, MetricsListenerConfig, SourceLocation } from './config.js';
+import type { ConfiguredLimits, CulexConfig, ListenerConfig, LogDestination, MetricsListenerConfig, SecurityConfig, SourceLocation } from './config.js';
 import { mosquittoOnlyOptions } from './unsupported-options.js';
 import { BridgeOptionsReader, bridgeOptionNames } from '../bridge/bridge-options.js';
 import { parseClusterUrl } from '../cluster/cluster-url.js';
@@ -123,8 +123,18 @@ function newListener(port: number, address: string | undefined, source: SourceLo
     tlsVersion: undefined,
     ciphers: undefined,
     maxConnections: -1,
+    security: newSecurity(),
     source,
   };
+}
+
+function newSecurity(): SecurityConfig {
+  return { allowAnonymous: undefined, passwordFile: undefined, aclFile: undefined, dynsecPlugin: false, dynsecFile: undefined };
+}
+
+/** `plugin PATH`: Culex implements Mosquitto's dynamic-security plugin itself and no other. */
+function isDynsecPlugin(path: string): boolean {
+  return path === 'dynamic-security' || basename(path) === 'mosquitto_dynamic_security.so';
 }
 
 /** Reader state: what the lines have set so far. */
@@ -132,9 +142,10 @@ class Reader {
   readonly listeners: MutableListener[] = [];
   defaultListener: MutableListener | undefined;
   current: MutableListener | undefined;
-  allowAnonymous: boolean | undefined;
-  passwordFile: string | undefined;
-  aclFile: string | undefined;
+  /** The global security settings (per_listener_settings false). */
+  readonly security: SecurityConfig = newSecurity();
+  /** A security option has been read: per_listener_settings may no longer change. */
+  private securitySeen = false;
   aclDenySubscribe = false;
   perListenerSettings = false;
   readonly limits: ConfiguredLimits = {};
@@ -167,6 +178,12 @@ class Reader {
     if (this.current !== undefined) return this.current;
     this.defaultListener ??= newListener(1883, undefined, line.location);
     return this.defaultListener;
+  }
+
+  /** Where a security option goes: the current listener with per_listener_settings, else the global settings. */
+  securityScope(line: Line): SecurityConfig {
+    this.securitySeen = true;
+    return this.perListenerSettings ? this.listener(line).security : this.security;
   }
 
   /** A string option that may be given once (per listener for listener options). */
@@ -250,22 +267,45 @@ class Reader {
         line.fail('mount_point is not supported by Culex.');
         return;
       case 'allow_anonymous':
-        this.allowAnonymous = line.bool();
+        this.securityScope(line).allowAnonymous = line.bool();
         return;
-      case 'password_file':
-        this.passwordFile = this.once(line);
+      case 'password_file': {
+        const scope = this.securityScope(line);
+        scope.passwordFile = this.once(line, this.perListenerSettings ? this.listener(line) : undefined);
         return;
-      case 'acl_file':
-        this.aclFile = this.once(line);
+      }
+      case 'acl_file': {
+        const scope = this.securityScope(line);
+        scope.aclFile = this.once(line, this.perListenerSettings ? this.listener(line) : undefined);
         return;
+      }
+      case 'plugin':
+      case 'auth_plugin': {
+        const scope = this.securityScope(line);
+        const path = line.string();
+        if (!isDynsecPlugin(path)) line.fail(`plugin ${path} is not supported by Culex; only the dynamic-security plugin is (a path ending in mosquitto_dynamic_security.so, or "dynamic-security").`);
+        if (scope.dynsecPlugin) line.fail('The dynamic-security plugin is already configured here.');
+        scope.dynsecPlugin = true;
+        return;
+      }
+      case 'plugin_opt_config_file':
+      case 'auth_opt_config_file': {
+        const scope = this.securityScope(line);
+        if (!scope.dynsecPlugin) line.fail(`${option} given before any plugin line.`);
+        if (scope.dynsecFile !== undefined) line.fail(`Duplicate ${option} value in configuration.`);
+        scope.dynsecFile = line.string();
+        return;
+      }
       case 'acl_deny_subscribe':
         // Culex-only: Mosquitto 2.0 grants every SUBSCRIBE and filters per message (brokers.md §2b)
         this.aclDenySubscribe = line.bool();
         return;
-      case 'per_listener_settings':
-        this.perListenerSettings = line.bool();
-        if (this.perListenerSettings) line.fail('per_listener_settings true is not supported by Culex yet; security settings are global.');
+      case 'per_listener_settings': {
+        const value = line.bool();
+        if (value && this.securitySeen) line.fail('per_listener_settings must be set before any other security settings.');
+        this.perListenerSettings = value;
         return;
+      }
       case 'max_inflight_messages':
         this.limits.maxInflightMessages = line.int(0, 65535);
         return;
@@ -475,15 +515,20 @@ class Reader {
     // The legacy default listener (port/bind_address, or listener options before any `listener` line).
     if (this.defaultListener !== undefined) listeners.unshift(this.defaultListener);
     const localOnly = listeners.length === 0;
+    const scopes = this.perListenerSettings ? listeners.map((listener) => listener.security) : [this.security];
+    if (scopes.some((scope) => scope.dynsecPlugin && scope.dynsecFile === undefined)) {
+      this.notices.push('Warning: Dynamic security plugin has no plugin_opt_config_file defined. The plugin will not be activated.');
+    }
     return {
       file: this.mainFile,
       listeners,
       localOnly,
-      allowAnonymous: this.allowAnonymous ?? localOnly,
-      passwordFile: this.passwordFile,
-      aclFile: this.aclFile,
+      allowAnonymous: this.security.allowAnonymous ?? localOnly,
+      passwordFile: this.security.passwordFile,
+      aclFile: this.security.aclFile,
       aclDenySubscribe: this.aclDenySubscribe,
       perListenerSettings: this.perListenerSettings,
+      dynsecFile: this.security.dynsecFile,
       limits: this.limits,
       log: {
         destinations: this.destinations ?? [{ kind: 'stderr' }],

@@ -1,12 +1,13 @@
 // Options Mosquitto 2.0/2.1 reads that Culex does not implement: refused by name with file:line
 // ("not supported by Culex"), so a migrated configuration never loses a setting silently.
-// plugin_opt_* and auth_opt_* are refused by prefix in mosquitto-conf.ts.
+// plugin and auth_plugin accept only the dynamic-security plugin; other plugin_opt_* and auth_opt_*
+// options are refused by prefix in mosquitto-conf.ts.
 
 export const mosquittoOnlyOptions: ReadonlySet<string> = new Set([
   // bridges: Mosquitto 2.1's reload type and backoff names
   'bridge_reload_type', 'backoff_base', 'backoff_cap',
   // plugins and other security back ends
-  'plugin', 'auth_plugin', 'auth_plugin_deny_special_chars', 'psk_file', 'psk_hint', 'use_username_as_clientid',
+  'auth_plugin_deny_special_chars', 'psk_file', 'psk_hint', 'use_username_as_clientid',
   'global_plugin', 'plugin_load', 'plugin_use',
   // TLS details
   'crlfile', 'ciphers_tls1.3', 'dhparamfile', 'tls_engine', 'tls_engine_kpass_sha1', 'tls_keyform', 'require_ocsp',

@@ -72,6 +72,15 @@ function routePublish(channel: Channel, packet: PublishPacket, topic: string, al
     broker.options.logger.log('debug', `Denied PUBLISH from ${channel.clientId} (d${packet.dup ? 1 : 0}, q${packet.qos}, r${packet.retain ? 1 : 0}, m${packet.packetId ?? 0}, '${topic}', ... (${packet.payload.length} bytes))`);
     return acknowledge(channel, packet, ReasonCode.NotAuthorized, 'not authorised to publish to this topic');
   }
+  if (topic.startsWith('$CONTROL/')) {
+    const handler = broker.options.controlHandlers.find((candidate) => candidate.topic === topic);
+    if (handler !== undefined) {
+      // As Mosquitto: a control message is acknowledged and handed over, never routed.
+      acknowledge(channel, packet, ReasonCode.Success);
+      handler.handle({ client: channel.identity, payload: packet.payload, properties: packet.properties, broker });
+      return;
+    }
+  }
   const now = Date.now();
   const expiry = packet.properties?.messageExpiryInterval;
   // A retained payload outlives the read buffer it arrived in: copy it so it pins nothing else.

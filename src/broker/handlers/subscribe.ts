@@ -124,7 +124,12 @@ export function handleUnsubscribe(channel: Channel, packet: UnsubscribePacket): 
   const session = channel.session!;
   const logger = broker.options.logger;
   const reasonCodes: number[] = [];
+  const authorizer = broker.options.authorizer;
   for (const filter of packet.filters) {
+    if (authorizer.canUnsubscribe !== undefined && !authorizer.canUnsubscribe(channel.identity, filter)) {
+      reasonCodes.push(ReasonCode.NotAuthorized); // the subscription stays, as in Mosquitto
+      continue;
+    }
     const subscription = session.subscriptions.get(filter);
     if (subscription === undefined) {
       reasonCodes.push(ReasonCode.NoSubscriptionExisted);
