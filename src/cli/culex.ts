@@ -14,7 +14,7 @@ const commands: Record<string, { summary: string; load: () => Promise<{ main(arg
   recorder: { summary: 'record sensor_data/# into SQLite or PostgreSQL; query it', load: () => import('./recorder.js') },
   console: { summary: 'the fleet\'s web console (MQTT over WebSocket in the browser)', load: () => import('./console.js') },
   demo: { summary: 'broker + sensors + recorder + console in one command', load: () => import('./demo.js') },
-  ctrl: { summary: 'make a dynamic-security file (like mosquitto_ctrl dynsec init)', load: () => import('./ctrl.js') },
+  ctrl: { summary: 'dynamic security: make a file, manage clients/groups/roles (like mosquitto_ctrl)', load: () => import('./ctrl.js') },
 };
 
 function usage(): string {

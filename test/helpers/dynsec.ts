@@ -25,7 +25,8 @@ export type BrokerKind = 'culex' | 'mosquitto';
 /** Starts either broker on the configuration and waits for its port. */
 export async function startBroker(kind: BrokerKind, config: string, port: number): Promise<RunningProcess> {
   const broker = kind === 'culex' ? startCulexBroker(['-c', config], 120_000) : startTool('mosquitto', ['-c', config], { timeoutMs: 120_000 });
-  await waitForPort(port, broker);
+  // generous: from the TypeScript sources on a loaded machine a start takes a while
+  await waitForPort(port, broker, 90_000);
   return broker;
 }
 

@@ -124,6 +124,12 @@ export function startCulex(command: 'pub' | 'sub' | 'rr', args: readonly string[
   return new RunningProcess(process.execPath, [...nodeArgs, command, ...args], options);
 }
 
+/** Any `culex <command> …` (ctrl, passwd, …): from dist/ when it is up to date, else through src/cli/culex.ts. */
+export function runCulexCommand(command: string, args: readonly string[], options?: StartOptions): Promise<ProcessResult> {
+  const nodeArgs = useBuiltCli ? ['--input-type=module', '-e', builtEntry, '--'] : ['--import', 'tsx', join(repoRoot, 'src', 'cli', 'culex.ts')];
+  return new RunningProcess(process.execPath, [...nodeArgs, command, ...args], options).result();
+}
+
 export function runCulex(command: 'pub' | 'sub' | 'rr', args: readonly string[], options?: StartOptions): Promise<ProcessResult> {
   return startCulex(command, args, options).result();
 }

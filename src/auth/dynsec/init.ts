@@ -27,7 +27,7 @@ export function initialState(adminUser: string, adminPassword: string): DynsecSt
     textname: 'Dynsec admin user',
     textdescription: undefined,
     disabled: false,
-    password: newPassword(adminPassword, 12), // mosquitto_ctrl writes 12-byte salts
+    password: newPassword(adminPassword),
     roles: [{ rolename: 'admin', priority: -1 }],
     groups: [],
   });

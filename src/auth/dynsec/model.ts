@@ -1,6 +1,7 @@
 // The dynamic-security data: clients, groups and roles with the links between them, kept in the
-// orders Mosquitto's plugin keeps them (plugins/dynamic-security, 2.0): entities by name, role and
-// group links by priority (highest first) then name, ACLs by priority with ties in insertion order.
+// orders Mosquitto's plugin keeps them (plugins/dynamic-security, 2.0): entities and group members
+// by name, role and group links by priority (highest first) then name, ACLs by priority with ties
+// in insertion order.
 
 export const aclTypes = ['publishClientSend', 'publishClientReceive', 'subscribeLiteral', 'subscribePattern', 'unsubscribeLiteral', 'unsubscribePattern'] as const;
 export type AclType = (typeof aclTypes)[number];
@@ -120,7 +121,9 @@ export class DynsecState {
   /** Links a client into a group on both sides; false when already a member. */
   addMember(client: DynsecClient, group: DynsecGroup, priority: number): boolean {
     if (group.clients.some((member) => member.username === client.username)) return false;
-    insertByPriority(group.clients, { username: client.username, priority }, (m) => m.username);
+    // a group's member list is kept by username (clientlist.c); a client's group list by priority
+    const at = group.clients.findIndex((member) => byName(client.username, member.username) < 0);
+    group.clients.splice(at < 0 ? group.clients.length : at, 0, { username: client.username, priority });
     insertByPriority(client.groups, { groupname: group.groupname, priority }, (g) => g.groupname);
     return true;
   }

@@ -126,7 +126,7 @@ export function handleUnsubscribe(channel: Channel, packet: UnsubscribePacket): 
   const reasonCodes: number[] = [];
   const authorizer = broker.options.authorizer;
   for (const filter of packet.filters) {
-    if (authorizer.canUnsubscribe !== undefined && !authorizer.canUnsubscribe(channel.identity, filter)) {
+    if (authorizer.canUnsubscribe !== undefined && channel.link.privileged !== true && !authorizer.canUnsubscribe(channel.identity, filter)) {
       reasonCodes.push(ReasonCode.NotAuthorized); // the subscription stays, as in Mosquitto
       continue;
     }
