@@ -46,7 +46,7 @@ export interface CpuWindow {
 }
 
 export const cpuWindow = {
-  start<C>(pid: number | undefined, counts: C): Mark<C> {
+  mark<C>(pid: number | undefined, counts: C): Mark<C> {
     return {
       time: performance.now(),
       counts,

@@ -218,9 +218,9 @@ export async function runTraffic(target: RunningTarget, scenario: Scenario, opti
       const base = { expected: expected(), received: received() };
       pump();
       await sleep(Math.min(1000, options.saturationSeconds * 250)); // warm-up
-      const start = cpuWindow.start(target.pid, { sent: sentTotal(), received: received() });
+      const start = cpuWindow.mark(target.pid, { sent: sentTotal(), received: received() });
       await sleep(options.saturationSeconds * 1000);
-      const end = cpuWindow.start(target.pid, { sent: sentTotal(), received: received() });
+      const end = cpuWindow.mark(target.pid, { sent: sentTotal(), received: received() });
       stop = true;
       memoryAfter = target.pid === undefined ? undefined : memory(target.pid);
       await drain();
@@ -238,7 +238,7 @@ export async function runTraffic(target: RunningTarget, scenario: Scenario, opti
 
     // 3. Fixed rate, spread over the publishers in turn.
     const base = { expected: expected(), received: received(), bytes: bytesRead() };
-    const start = cpuWindow.start(target.pid, { sent: sentTotal(), received: received() });
+    const start = cpuWindow.mark(target.pid, { sent: sentTotal(), received: received() });
     let skipped = 0;
     // At a fixed rate the window only marks a broker that fell behind: 200 ms of each publisher's messages.
     const fixedWindow = Math.max(windowPerPublisher, Math.ceil((scenario.rate / publishers.length) * 0.2));
@@ -273,7 +273,7 @@ export async function runTraffic(target: RunningTarget, scenario: Scenario, opti
       };
       tick();
     });
-    const end = cpuWindow.start(target.pid, { sent: sentTotal(), received: received() });
+    const end = cpuWindow.mark(target.pid, { sent: sentTotal(), received: received() });
     await drain();
     check();
     // CPU up to the end of the drain: the broker's work for the phase's last messages counts too.
