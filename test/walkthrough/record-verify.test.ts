@@ -1,0 +1,58 @@
+// The walkthrough recorder end to end, so it cannot rot silently: a short scenario (a Culex broker
+// on a free port, ss, one pub/sub, Ctrl-C) is really typed into a terminal on a private X display,
+// recorded, encoded, and then checked by the verifier — ffprobe and OCR of the chapter frames.
+import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { loadScenario } from '../../scripts/walkthrough/scenario.js';
+import { verify } from '../../scripts/walkthrough/verify.js';
+import { findFreePort } from '../helpers/ports.js';
+import { needTools } from '../helpers/tools.js';
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const scenarioFile = join(repoRoot, 'scripts/walkthrough/scenarios/culex-quick.json');
+const tools = ['Xvfb', 'xterm', 'xdotool', 'tmux', 'ffmpeg', 'ffprobe', 'tesseract', 'espeak-ng'];
+const packages = 'xvfb xterm xdotool tmux ffmpeg tesseract-ocr espeak-ng fonts-dejavu-core';
+
+function record(out: string, port: number): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/walkthrough/record.ts', scenarioFile, '--out', out, '--var', `port=${port}`, '--draft'], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    // The recorder cleans up its display, panes and broker on SIGTERM; SIGKILL only if it hangs.
+    const stop = setTimeout(() => child.kill('SIGTERM'), 100_000);
+    const kill = setTimeout(() => child.kill('SIGKILL'), 110_000);
+    child.on('close', (code) => {
+      clearTimeout(stop);
+      clearTimeout(kill);
+      resolve({ code, output });
+    });
+  });
+}
+
+test('walkthrough: a 30-second scenario is recorded from a real terminal and passes the verifier', { timeout: 400_000 }, async (t) => {
+  if (!needTools(t, tools, packages)) return;
+  if (!existsSync(join(repoRoot, 'dist/cli/culex.js'))) assert.fail('dist/ is missing: run npm run build first');
+  const dir = mkdtempSync(join(tmpdir(), 'culex-walkthrough-test-'));
+  try {
+    const port = await findFreePort();
+    const out = join(dir, 'quick.mp4');
+    const { code, output } = await record(out, port);
+    assert.equal(code, 0, `the recorder failed:\n${output}`);
+    const findings = await verify(out, loadScenario(scenarioFile, { port: String(port) }));
+    const failed = findings.filter((finding) => !finding.ok).map((finding) => finding.what);
+    assert.deepEqual(failed, [], `verifier findings:\n${findings.map((f) => `${f.ok ? 'ok' : 'FAIL'} ${f.what}`).join('\n')}`);
+    // The screens were really read: the published message is among the checks that passed.
+    assert.ok(findings.some((finding) => finding.ok && finding.what.includes('hello-ci')));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
