@@ -99,12 +99,15 @@ export class Panes {
    * command itself, is not searched) and, if asked, the prompt is back on the last line.
    */
   private async waitFor(id: string, from: number, expect: RegExp | undefined, prompt: boolean, timeoutSeconds: number): Promise<void> {
+    // Nothing to wait for (e.g. `exit`, after which the pane is gone): do not even look.
+    if (!expect && !prompt) return;
     const deadline = Date.now() + timeoutSeconds * 1000;
     let seen: string[] = [];
     while (Date.now() < deadline) {
       seen = await this.lines(id);
       const fresh = seen.length > from ? seen.slice(from) : seen;
-      const output = fresh.slice(1).join('\n');
+      // From line 0 (a wait-only action) everything counts; otherwise the typed line does not.
+      const output = (from === 0 ? fresh : fresh.slice(1)).join('\n');
       const expected = !expect || expect.test(output);
       const last = fresh[fresh.length - 1] ?? '';
       const prompted = !prompt || (fresh.length >= 2 && this.options.prompt.test(last)) || (from === 0 && this.options.prompt.test(last));

@@ -67,9 +67,9 @@ async function playStep(scenario: Scenario, step: Step, panes: Panes, capture: C
   for (const action of step.actions) {
     const pane = scenario.panes[action.pane]!;
     if (action.clear) await panes.clear(action.pane, pane);
-    const from = action.type !== undefined
-      ? await panes.type(action.pane, pane, action.type, scenario.typingSpeed ?? 11)
-      : await panes.keys(action.pane, pane, action.keys ?? []);
+    let from = 0;
+    if (action.type !== undefined) from = await panes.type(action.pane, pane, action.type, scenario.typingSpeed ?? 11);
+    else if (action.keys !== undefined) from = await panes.keys(action.pane, pane, action.keys);
     const expect = action.expect !== undefined ? new RegExp(action.expect, 'm') : undefined;
     await panes.wait(action.pane, from, expect, action.prompt ?? action.type !== undefined, action.timeout ?? 60);
     await sleep((action.pause ?? 1.5) * 1000);

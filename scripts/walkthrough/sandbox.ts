@@ -20,7 +20,10 @@ const proxyPort = 3142;
 const bridgeEntry = fileURLToPath(new URL('./bridge.ts', import.meta.url));
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
-/** Run inside the base root once, after debootstrap: what a person's fresh install would have. */
+/**
+ * Run inside the base root once, after debootstrap: what a person's fresh install would have
+ * (systemd is installed, as on any Debian, but it is not PID 1 here: `systemctl` says so on screen).
+ */
 const customize = `set -e
 id ${sandboxUser} >/dev/null 2>&1 || useradd -m -s /bin/bash ${sandboxUser}
 echo '${sandboxUser} ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/${sandboxUser}
@@ -44,7 +47,7 @@ export async function prepareBaseRoot(cacheDir: string, log: (line: string) => v
     const partial = `${base}.partial`;
     rmSync(partial, { recursive: true, force: true });
     log(`debootstrap ${suite} into ${partial} (once; a few minutes)`);
-    await runCommand('debootstrap', ['--variant=minbase', '--include=sudo,net-tools,procps', suite, partial, mirror], { timeoutMs: 30 * 60_000 });
+    await runCommand('debootstrap', ['--variant=minbase', '--include=sudo,net-tools,procps,systemd', suite, partial, mirror], { timeoutMs: 30 * 60_000 });
     renameSync(partial, base);
   }
   await runCommand('chroot', [base, '/bin/sh', '-c', customize], { timeoutMs: 120_000 });

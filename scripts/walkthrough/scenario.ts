@@ -12,7 +12,11 @@ export interface Bilingual {
 export interface Action {
   /** The pane that receives the keys; a pane used for the first time opens beside the others. */
   readonly pane: string;
-  /** A command line, typed at human pace and followed by Enter. */
+  /**
+   * A command line, typed at human pace and followed by Enter. With neither `type` nor `keys`
+   * the action only waits, for `expect` in that pane (e.g. the subscriber's pane, after a publish
+   * in the other one); its whole scrollback is searched then.
+   */
   readonly type?: string;
   /** tmux key names sent one after another (e.g. "C-c", "y", "Enter"), each after a short pause. */
   readonly keys?: readonly string[];
@@ -94,8 +98,11 @@ function requireRegex(source: unknown, where: string): void {
 
 function validateAction(action: Action, panes: Record<string, Bilingual>, where: string): void {
   if (!(action.pane in panes)) throw new ScenarioError(`${where}: unknown pane "${action.pane}"`);
-  if ((action.type === undefined) === (action.keys === undefined)) {
-    throw new ScenarioError(`${where}: needs exactly one of "type" or "keys"`);
+  if (action.type !== undefined && action.keys !== undefined) {
+    throw new ScenarioError(`${where}: "type" and "keys" cannot go in one action`);
+  }
+  if (action.type === undefined && action.keys === undefined && action.expect === undefined) {
+    throw new ScenarioError(`${where}: needs "type", "keys" or (to only wait) "expect"`);
   }
   if (action.keys && (!Array.isArray(action.keys) || action.keys.some((key) => typeof key !== 'string'))) {
     throw new ScenarioError(`${where}: "keys" must be a list of tmux key names`);
