@@ -1,10 +1,19 @@
-// Screen capture: ffmpeg grabs the X display into a near-lossless intermediate file. The moment
+// Screen capture: ffmpeg grabs the X display straight into the video's final encoding (see
+// encode.ts: the title card is encoded the same way and the two are joined without re-encoding,
+// which matters on a busy machine where a second pass over minutes of video takes longer than
+// recording them). A terminal is mostly still, so even x264's fastest preset stays small. The moment
 // the first frame was taken is learnt from ffmpeg's progress reports, so step times (taken with
 // the wall clock) map onto the video's timeline.
 import { spawn } from 'node:child_process';
 import { screenHeight, screenWidth, type Display } from './display.js';
 
 export const framesPerSecond = 25;
+
+/** The H.264 settings of every piece of the video, identical so that they join with -c copy. */
+export const videoEncoding: readonly string[] = [
+  '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'stillimage', '-crf', '23', '-pix_fmt', 'yuv420p',
+  '-fps_mode', 'cfr', '-r', String(framesPerSecond), '-g', String(framesPerSecond * 10),
+];
 
 export interface Capture {
   /** Seconds into the capture at this instant. */
@@ -17,7 +26,7 @@ export async function startCapture(display: Display, file: string): Promise<Capt
     'ffmpeg',
     ['-hide_banner', '-loglevel', 'error', '-nostats', '-progress', 'pipe:1', '-f', 'x11grab', '-draw_mouse', '0',
       '-framerate', String(framesPerSecond), '-video_size', `${screenWidth}x${screenHeight}`, '-i', `${display.name}.0`,
-      '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '10', '-pix_fmt', 'yuv444p', '-y', file],
+      ...videoEncoding, '-y', file],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );
   let errors = '';

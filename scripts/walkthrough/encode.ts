@@ -1,10 +1,11 @@
-// The final MP4: a title card followed by the capture, H.264 yuv420p with +faststart, two soft
+// The final MP4: a title card followed by the capture, joined without re-encoding (both are
+// H.264 yuv420p with the same settings), with +faststart, two soft
 // subtitle tracks (Brazilian Portuguese first and default, then English), the chapters, and the
 // narration when there is one.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCommand } from './commands.js';
-import { framesPerSecond } from './capture.js';
+import { framesPerSecond, videoEncoding } from './capture.js';
 import { screenHeight, screenWidth } from './display.js';
 import type { Bilingual } from './scenario.js';
 
@@ -22,7 +23,6 @@ export interface EncodeInput {
   readonly chapters: string;
   readonly narration?: string;
   readonly out: string;
-  readonly draft?: boolean;
 }
 
 /** drawtext reads each line from a file, which spares escaping quotes and colons in the text. */
@@ -46,26 +46,29 @@ function titleCard(input: EncodeInput): string {
   return lines.join(',');
 }
 
-export async function encode(input: EncodeInput): Promise<void> {
+/** The title card as its own piece, in the capture's encoding. */
+async function encodeTitle(input: EncodeInput, file: string): Promise<void> {
   const card = `color=c=0x1d1f21:s=${screenWidth}x${screenHeight}:r=${framesPerSecond}:d=${input.titleSeconds}`;
-  const filter =
-    `[0:v]${titleCard(input)},format=yuv444p,setsar=1[card];` +
-    `[1:v]fps=${framesPerSecond},format=yuv444p,setsar=1[screen];` +
-    `[card][screen]concat=n=2:v=1:a=0,format=yuv420p[video]`;
+  await runCommand('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', card,
+    '-vf', `${titleCard(input)},setsar=1`, ...videoEncoding, file], { timeoutMs: 10 * 60_000 });
+}
+
+export async function encode(input: EncodeInput): Promise<void> {
+  const title = join(input.dir, 'title.mkv');
+  await encodeTitle(input, title);
+  const list = join(input.dir, 'pieces.txt');
+  writeFileSync(list, `file '${title}'\nfile '${input.capture}'\n`);
   const args = [
     '-hide_banner', '-loglevel', 'error', '-y',
-    '-f', 'lavfi', '-i', card,
-    '-i', input.capture,
+    '-f', 'concat', '-safe', '0', '-i', list,
     '-i', input.subtitlesPt,
     '-i', input.subtitlesEn,
     '-i', input.chapters,
     ...(input.narration ? ['-i', input.narration] : []),
-    '-filter_complex', filter,
-    '-map', '[video]', '-map', '2:s', '-map', '3:s',
-    ...(input.narration ? ['-map', '5:a'] : []),
-    '-map_metadata', '4', '-map_chapters', '4',
-    '-c:v', 'libx264', '-preset', input.draft ? 'ultrafast' : 'medium', '-crf', '27', '-tune', 'stillimage', '-r', String(framesPerSecond),
-    '-g', String(framesPerSecond * 10), '-pix_fmt', 'yuv420p',
+    '-map', '0:v', '-map', '1:s', '-map', '2:s',
+    ...(input.narration ? ['-map', '4:a'] : []),
+    '-map_metadata', '3', '-map_chapters', '3',
+    '-c:v', 'copy',
     '-c:s', 'mov_text',
     '-metadata:s:s:0', 'language=por', '-metadata:s:s:0', 'title=Português (Brasil)', '-disposition:s:0', 'default',
     '-metadata:s:s:1', 'language=eng', '-metadata:s:s:1', 'title=English', '-disposition:s:1', '0',

@@ -5,6 +5,7 @@
 // same pseudo-terminal a keyboard would use, so what runs is exactly what is seen being typed.
 import { runCommand, sleep } from './commands.js';
 import type { Bilingual } from './scenario.js';
+import { TmuxControl } from './tmux-control.js';
 
 export interface PaneOptions {
   readonly socket: string;
@@ -32,10 +33,13 @@ function shellQuote(word: string): string {
 export class Panes {
   private readonly ids = new Map<string, string>();
   private readonly random = rhythm(1883);
+  private control: TmuxControl | undefined;
 
   constructor(private readonly options: PaneOptions) {}
 
+  /** Through the control client once the session exists; a tmux process per command before. */
   private tmux(args: readonly string[], timeoutMs = 10_000): Promise<string> {
+    if (this.control) return this.control.run(args);
     return runCommand('tmux', ['-S', this.options.socket, ...args], { env: this.options.env, cwd: this.options.cwd, timeoutMs }).then((r) => r.stdout);
   }
 
@@ -60,6 +64,7 @@ export class Panes {
     ];
     for (const setting of settings) await this.tmux(setting);
     await this.tmux(['select-pane', '-t', id, '-T', `${title.pt} · ${title.en}`]);
+    this.control = new TmuxControl(this.options.socket, 'walkthrough', this.options.env);
     return ['tmux', '-S', this.options.socket, 'attach', '-t', 'walkthrough'];
   }
 
@@ -128,12 +133,13 @@ export class Panes {
     const mean = (1000 * perSend) / charsPerSecond;
     const chars = [...text];
     for (let i = 0; i < chars.length; i += perSend) {
-      // tmux reads an argument ending in ";" as a command separator; ending in "\\;" it is the key.
       const chunk = chars.slice(i, i + perSend).join('');
-      await this.tmux(['send-keys', '-t', id, '-l', '--', chunk.endsWith(';') ? `${chunk.slice(0, -1)}\\;` : chunk]);
-      // People slow down around spaces and punctuation; the jitter keeps the rhythm natural.
+      const sent = Date.now();
+      await this.tmux(['send-keys', '-t', id, '-l', '--', chunk]);
+      // People slow down around spaces and punctuation; the jitter keeps the rhythm natural. The
+      // time tmux took (long on a busy machine) counts towards the pause, to keep the pace.
       const extra = / |\||-/.test(chunk) && perSend === 1 ? mean * 0.8 : 0;
-      await sleep(mean * (0.55 + this.random() * 0.9) + extra);
+      await sleep(Math.max(0, mean * (0.55 + this.random() * 0.9) + extra - (Date.now() - sent)));
     }
     await sleep(mean * 3);
     await this.tmux(['send-keys', '-t', id, 'Enter']);
@@ -166,6 +172,8 @@ export class Panes {
 
   /** Stops the tmux server, and with it every pane's shell. */
   async stop(): Promise<void> {
+    this.control?.close();
+    this.control = undefined;
     await this.tmux(['kill-server']).catch(() => undefined);
   }
 }

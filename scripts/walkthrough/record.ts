@@ -1,4 +1,4 @@
-// npm run walkthrough -- SCENARIO [--out FILE] [--var NAME=VALUE ...] [--no-narration] [--draft] [--cache DIR] [--keep]
+// npm run walkthrough -- SCENARIO [--out FILE] [--var NAME=VALUE ...] [--no-narration] [--cache DIR] [--keep]
 // Records a scenario: a real terminal on a private X display, every command typed and really run,
 // each step waiting for its output; then the MP4 with title card, chapters, subtitles, narration.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,8 +22,6 @@ interface Options {
   readonly narration: boolean;
   readonly cacheDir: string;
   readonly keep: boolean;
-  /** Encode fast and larger (tests); the published videos use the slower, smaller encoding. */
-  readonly draft: boolean;
 }
 
 function parseArguments(argv: readonly string[]): Options {
@@ -31,7 +29,6 @@ function parseArguments(argv: readonly string[]): Options {
   let out: string | undefined;
   let narration = true;
   let keep = false;
-  let draft = false;
   let cacheDir = join(homedir(), '.cache', 'culex-walkthrough');
   const variables: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
@@ -45,7 +42,6 @@ function parseArguments(argv: readonly string[]): Options {
     else if (arg === '--cache') cacheDir = value();
     else if (arg === '--no-narration') narration = false;
     else if (arg === '--keep') keep = true;
-    else if (arg === '--draft') draft = true;
     else if (arg === '--var') {
       const [name, ...rest] = value().split('=');
       if (!name || rest.length === 0) throw new ScenarioError('--var wants NAME=VALUE');
@@ -55,7 +51,7 @@ function parseArguments(argv: readonly string[]): Options {
   }
   if (!scenarioFile) throw new ScenarioError('usage: npm run walkthrough -- SCENARIO.json [--out FILE.mp4] [--var NAME=VALUE]');
   out ??= `walkthrough-${basename(scenarioFile).replace(/\.json$/, '')}.mp4`;
-  return { scenarioFile, out: resolve(out), variables, narration, cacheDir, keep, draft };
+  return { scenarioFile, out: resolve(out), variables, narration, cacheDir, keep };
 }
 
 const started = Date.now();
@@ -86,7 +82,10 @@ async function record(options: Options): Promise<void> {
   // Interrupted (Ctrl-C, or a test runner's timeout): still stop the display, panes and sandbox.
   const interrupted = (): void => {
     log('interrupted; cleaning up');
-    void Promise.allSettled(cleanups.splice(0).map((cleanup) => cleanup())).then(() => process.exit(130));
+    void Promise.allSettled(cleanups.splice(0).map((cleanup) => cleanup())).then(() => {
+      if (!options.keep) rmSync(work, { recursive: true, force: true });
+      process.exit(130);
+    });
   };
   process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
   try {
@@ -160,7 +159,7 @@ async function record(options: Options): Promise<void> {
     log(`encoding ${options.out}`);
     await encode({
       dir: work, capture: join(work, 'capture.mkv'), titleSeconds, title: scenario.title, subtitle: scenario.subtitle,
-      subtitlesPt: files.pt, subtitlesEn: files.en, chapters: files.chapters, narration, out: options.out, draft: options.draft,
+      subtitlesPt: files.pt, subtitlesEn: files.en, chapters: files.chapters, narration, out: options.out,
     });
     log(`done: ${options.out} (${(titleSeconds + captured).toFixed(1)} s)`);
   } finally {

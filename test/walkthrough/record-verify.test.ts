@@ -20,7 +20,7 @@ const packages = 'xvfb xterm xdotool tmux ffmpeg tesseract-ocr espeak-ng fonts-d
 
 function record(out: string, port: number): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/walkthrough/record.ts', scenarioFile, '--out', out, '--var', `port=${port}`, '--draft'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/walkthrough/record.ts', scenarioFile, '--out', out, '--var', `port=${port}`], {
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
