@@ -26,6 +26,11 @@ function rhythm(seed: number): () => number {
   };
 }
 
+/** A pane's border title: both languages, or one word when they are the same. */
+function paneTitle(title: Bilingual): string {
+  return title.pt === title.en ? title.pt : `${title.pt} · ${title.en}`;
+}
+
 function shellQuote(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
@@ -63,7 +68,7 @@ export class Panes {
       ['set', '-g', 'allow-rename', 'off'],
     ];
     for (const setting of settings) await this.tmux(setting);
-    await this.tmux(['select-pane', '-t', id, '-T', `${title.pt} · ${title.en}`]);
+    await this.tmux(['select-pane', '-t', id, '-T', paneTitle(title)]);
     this.control = new TmuxControl(this.options.socket, 'walkthrough', this.options.env);
     return ['tmux', '-S', this.options.socket, 'attach', '-t', 'walkthrough'];
   }
@@ -85,7 +90,7 @@ export class Panes {
     const last = [...this.ids.values()].pop();
     const id = (await this.tmux(['split-window', '-h', ...(last ? ['-t', last] : []), '-P', '-F', '#{pane_id}', shell])).trim();
     await this.tmux(['select-layout', 'even-horizontal']);
-    await this.tmux(['select-pane', '-t', id, '-T', `${title.pt} · ${title.en}`]);
+    await this.tmux(['select-pane', '-t', id, '-T', paneTitle(title)]);
     this.ids.set(name, id);
     await this.waitFor(id, 0, undefined, true, 30);
     return id;
