@@ -3,7 +3,7 @@
 // keeps every sensor in its lane, and the sensors' own logins for `culex sensors --credentials`.
 
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { hashPassword } from '../auth/password-hash.js';
 import { formatCredentials } from './credentials-file.js';
 import { ALL_SENSORS, configTopic, dataTopic, statusTopic, type FleetTopics } from './topics.js';
@@ -59,6 +59,9 @@ export function demoConfig(files: { readonly passwords: string; readonly acl: st
     '# and let it have 100 unacknowledged at once so that its batches fill (Mosquitto: 20).',
     'max_queued_messages 100000',
     'max_inflight_messages 100',
+    '# Retained statuses, the recorder\'s session and its queued readings survive a broker restart.',
+    'persistence true',
+    `persistence_location ${dirname(files.passwords)}/`,
     '',
     `listener ${options.port} ${options.host}`,
     '',

@@ -1,6 +1,6 @@
 // The recorder across broker restarts (the broker with persistence, restarted with SIGTERM and then
-// SIGKILL) and its own crash, during traffic: every
-// QoS 1 reading each sensor handed out ends up in the database exactly once.
+// SIGKILL) and its own crash, during traffic: every QoS 1 reading each sensor handed out ends up in
+// the database exactly once.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
