@@ -6,7 +6,7 @@ import { homedir, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { startCapture, type Capture } from './capture.js';
 import { sleep } from './commands.js';
-import { openTerminal, startDisplay, type Display, type Terminal } from './display.js';
+import { DisplayUnavailable, displayUnavailableExitCode, openTerminal, startDisplay, type Display, type Terminal } from './display.js';
 import { encode } from './encode.js';
 import { speak, writeTrack, type Clip } from './narration.js';
 import { Panes } from './panes.js';
@@ -174,5 +174,6 @@ try {
   await record(parseArguments(process.argv.slice(2)));
 } catch (error) {
   console.error(`walkthrough: ${(error as Error).message}`);
-  process.exitCode = 1;
+  // 3 tells the suite the machine cannot run an X client at all, as distinct from a recorder failure.
+  process.exitCode = error instanceof DisplayUnavailable ? displayUnavailableExitCode : 1;
 }

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { displayUnavailableExitCode } from '../../scripts/walkthrough/display.js';
 import { loadScenario } from '../../scripts/walkthrough/scenario.js';
 import { verify } from '../../scripts/walkthrough/verify.js';
 import { findFreePort } from '../helpers/ports.js';
@@ -46,6 +47,13 @@ test('walkthrough: a 30-second scenario is recorded from a real terminal and pas
     const port = await findFreePort();
     const out = join(dir, 'quick.mp4');
     const { code, output } = await record(out, port);
+    if (code === displayUnavailableExitCode) {
+      // Xvfb ran but no X client could open its display (seen once on a CI machine): the machine
+      // cannot show a window at all, which no change to Culex can mend. Say so loudly and skip.
+      console.log(`walkthrough test skipped: this machine's X server is unusable\n${output}`);
+      t.skip(`no X client can open a display here: ${output.split('\n').slice(-4).join(' ').slice(0, 400)}`);
+      return;
+    }
     assert.equal(code, 0, `the recorder failed:\n${output}`);
     const findings = await verify(out, loadScenario(scenarioFile, { port: String(port) }));
     const failed = findings.filter((finding) => !finding.ok).map((finding) => finding.what);
