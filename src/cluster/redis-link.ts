@@ -18,6 +18,38 @@ export interface RedisEvents {
   down(reason: string): void;
 }
 
+/**
+ * A connection (lazy: call connect()) to the Redis server or Redis Cluster of a cluster URL. While
+ * Redis is away commands fail at once instead of queueing without bound; it reconnects for ever,
+ * at most every 2 s, so a node outlives a Redis outage.
+ */
+export function redisClient(url: ClusterUrl): Commands {
+  const auth = { ...(url.username !== undefined ? { username: url.username } : {}), ...(url.password !== undefined ? { password: url.password } : {}), ...(url.tls ? { tls: {} } : {}) };
+  if (url.kind === 'cluster') {
+    return new Cluster(
+      url.endpoints.map((e) => ({ host: e.host, port: e.port })),
+      {
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        shardedSubscribers: true,
+        clusterRetryStrategy: (times) => Math.min(times * 200, 2000),
+        clusterNodeRetryStrategy: (times) => Math.min(times * 200, 2000),
+        redisOptions: { connectTimeout: 5000, maxRetriesPerRequest: 1, ...auth },
+      },
+    );
+  }
+  const endpoint = url.endpoints[0]!;
+  const options: RedisOptions = {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 5000,
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+    ...auth,
+  };
+  return new Redis({ ...options, host: endpoint.host, port: endpoint.port, db: url.db });
+}
+
 export class RedisLink {
   readonly commands: Commands;
   private readonly subscriber: Commands;
@@ -28,36 +60,9 @@ export class RedisLink {
     url: ClusterUrl,
     private readonly events: RedisEvents,
   ) {
-    const base: RedisOptions = {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      connectTimeout: 5000,
-      // reconnect for ever, at most every 2 s: a node outlives a Redis outage
-      retryStrategy: (times) => Math.min(times * 200, 2000),
-      ...(url.username !== undefined ? { username: url.username } : {}),
-      ...(url.password !== undefined ? { password: url.password } : {}),
-      ...(url.tls ? { tls: {} } : {}),
-    };
-    if (url.kind === 'cluster') {
-      this.sharded = true;
-      const make = (): Cluster =>
-        new Cluster(url.endpoints.map((e) => ({ host: e.host, port: e.port })), {
-          lazyConnect: true,
-          enableOfflineQueue: false,
-          shardedSubscribers: true,
-          clusterRetryStrategy: (times) => Math.min(times * 200, 2000),
-          clusterNodeRetryStrategy: (times) => Math.min(times * 200, 2000),
-          redisOptions: { connectTimeout: 5000, maxRetriesPerRequest: 1, ...(url.username !== undefined ? { username: url.username } : {}), ...(url.password !== undefined ? { password: url.password } : {}), ...(url.tls ? { tls: {} } : {}) },
-        });
-      this.commands = make();
-      this.subscriber = make();
-    } else {
-      this.sharded = false;
-      const endpoint = url.endpoints[0]!;
-      this.commands = new Redis({ ...base, host: endpoint.host, port: endpoint.port, db: url.db });
-      this.subscriber = new Redis({ ...base, host: endpoint.host, port: endpoint.port, db: url.db });
-    }
+    this.sharded = url.kind === 'cluster';
+    this.commands = redisClient(url);
+    this.subscriber = redisClient(url);
     this.subscriber.on('messageBuffer', (channel: Buffer, data: Buffer) => this.events.message(channel.toString(), data));
     this.subscriber.on('smessageBuffer', (channel: Buffer, data: Buffer) => this.events.message(channel.toString(), data));
     // errors are reported through 'down'; an unhandled 'error' event would crash the process

@@ -72,11 +72,27 @@ export interface StoredState {
   readonly messages: readonly StoredMessage[];
 }
 
+/** One session read back on its own (Store.sessionLoad), with the messages its entries refer to. */
+export interface LoadedSession {
+  readonly session: StoredSession;
+  readonly messages: readonly StoredMessage[];
+}
+
 export interface Store {
   /** True when changes survive a restart; the broker records no deltas otherwise. */
   readonly durable: boolean;
+  /**
+   * True when several brokers share the store (the Redis store of a cluster): load() returns no
+   * sessions, each is read with sessionLoad when its client connects, and a broker that hands a
+   * session to another node stops recording it with sessionRelease instead of deleting it.
+   */
+  readonly shared?: boolean;
   /** Everything recorded before; called once, before any delta. */
   load(): Promise<StoredState>;
+  /** Reads one session (shared stores); undefined when the store has none for this client id. */
+  sessionLoad?(clientId: string): Promise<LoadedSession | undefined>;
+  /** Commits what is pending for the session and forgets it here, keeping it in the store (shared stores). */
+  sessionRelease?(clientId: string): Promise<void>;
   retainedSet(message: StoredMessage): void;
   retainedDelete(topic: string): void;
   /** Creates or updates a session's header. */

@@ -1,0 +1,168 @@
+// The Redis store against a real redis-server (appendonly yes) and a three-primary Redis Cluster:
+// the deltas the broker records come back from sessionLoad as they were, an add and a delete in
+// one commit never reach Redis, a disconnected session's keys carry its expiry as a TTL and are
+// gone after it, and a deleted session leaves no key behind.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { parseClusterUrl } from '../../src/cluster/cluster-url.js';
+import { redisClient, type Commands } from '../../src/cluster/redis-link.js';
+import { RedisStore } from '../../src/store/redis.js';
+import { allSessionKeys, sessionKeys } from '../../src/store/redis-keys.js';
+import type { StoredMessage } from '../../src/store/port.js';
+import { startRedis, startRedisCluster, type RedisCluster, type RedisServer } from '../helpers/redis.js';
+import { requireTool } from '../helpers/tools.js';
+
+const haveRedis = requireTool('redis-server') && requireTool('redis-cli');
+const skip = !haveRedis && process.env.CI !== 'true' ? 'redis-server not installed: apt-get install redis-server' : false;
+
+async function openStore(url: string): Promise<RedisStore> {
+  const parsed = parseClusterUrl(url);
+  if (typeof parsed === 'string') throw new Error(parsed);
+  const client = redisClient(parsed);
+  await client.connect();
+  return new RedisStore(client);
+}
+
+const message = (id: number, topic: string, payload: string, extra: Partial<StoredMessage> = {}): StoredMessage => ({
+  id,
+  topic,
+  payload: Buffer.from(payload),
+  qos: 1,
+  retain: false,
+  properties: undefined,
+  expiresAt: 0,
+  receivedAt: 1_700_000_000_000 + id,
+  origin: 'publisher',
+  ...extra,
+});
+
+async function existing(client: Commands, clientId: string): Promise<number> {
+  let count = 0;
+  for (const key of allSessionKeys(sessionKeys(clientId))) count += await client.exists(key);
+  return count;
+}
+
+/** Polls (bounded: 100 × 100 ms) until the check passes. */
+async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`never: ${what}`);
+}
+
+function storeTests(name: string, url: () => string): void {
+  test(`${name}: a session's deltas come back from sessionLoad (header, subscriptions, queued and in-flight messages, QoS 2 receive state)`, async () => {
+    const store = await openStore(url());
+    try {
+      const id = `rt-${name}-${process.pid}`;
+      const withProps = message(11, 'a/b', 'first', { qos: 2, properties: { userProperties: [['k', 'v1'], ['k', 'v2']], correlationData: Buffer.from([0, 1, 2]), messageExpiryInterval: 60 }, expiresAt: Date.now() + 60_000 });
+      const plain = message(12, 'a/c', 'second');
+      const gone = message(13, 'a/d', 'acknowledged before the commit');
+      store.sessionSave({ clientId: id, protocolVersion: 5, expiryInterval: 300, disconnectedAt: 0 });
+      store.subscriptionSet(id, { filter: 'a/#', qos: 2, noLocal: true, retainAsPublished: true, retainHandling: 1, subscriptionId: 7 });
+      store.subscriptionSet(id, { filter: '$share/g/x', qos: 1, noLocal: false, retainAsPublished: false, retainHandling: 0, subscriptionId: undefined });
+      store.subscriptionSet(id, { filter: 'dropped/#', qos: 0, noLocal: false, retainAsPublished: false, retainHandling: 0, subscriptionId: undefined });
+      store.subscriptionDelete(id, 'dropped/#');
+      for (const m of [withProps, plain, gone]) store.messageAdd(m);
+      store.outgoingAdd(id, { seq: 1, messageId: 11, qos: 2, retain: false, subscriptionIds: [7], packetId: 0, state: 'queued' });
+      store.outgoingAdd(id, { seq: 2, messageId: 12, qos: 1, retain: true, subscriptionIds: undefined, packetId: 0, state: 'queued' });
+      store.outgoingAdd(id, { seq: 3, messageId: 13, qos: 1, retain: false, subscriptionIds: undefined, packetId: 0, state: 'queued' });
+      store.outgoingUpdate(id, { seq: 1, messageId: 11, qos: 2, retain: false, subscriptionIds: [7], packetId: 5, state: 'pubrel' });
+      store.outgoingDelete(id, 3);
+      store.messageDelete(13);
+      store.incomingQos2Add(id, 9);
+      store.incomingQos2Add(id, 10);
+      store.incomingQos2Delete(id, 10);
+      await store.sync();
+      assert.equal(await store.client.hexists(sessionKeys(id).bodies, '3'), 0, 'an entry added and deleted in one commit never reaches Redis');
+
+      const loaded = await store.sessionLoad(id);
+      assert.ok(loaded !== undefined);
+      const s = loaded.session;
+      assert.deepEqual([s.clientId, s.protocolVersion, s.expiryInterval, s.disconnectedAt], [id, 5, 300, 0]);
+      assert.deepEqual([...s.subscriptions].sort((a, b) => a.filter.localeCompare(b.filter)), [
+        { filter: '$share/g/x', qos: 1, noLocal: false, retainAsPublished: false, retainHandling: 0, subscriptionId: undefined },
+        { filter: 'a/#', qos: 2, noLocal: true, retainAsPublished: true, retainHandling: 1, subscriptionId: 7 },
+      ]);
+      assert.deepEqual(s.outgoing, [
+        { seq: 1, messageId: 11, qos: 2, retain: false, subscriptionIds: [7], packetId: 5, state: 'pubrel' },
+        { seq: 2, messageId: 12, qos: 1, retain: true, subscriptionIds: undefined, packetId: 0, state: 'queued' },
+      ]);
+      assert.deepEqual(s.incomingQos2, [9]);
+      const byId = new Map(loaded.messages.map((m) => [m.id, m]));
+      assert.deepEqual(byId.get(11), withProps);
+      assert.deepEqual(byId.get(12), plain);
+      assert.equal(byId.size, 2);
+
+      // a later commit: the in-flight entry is completed, the queued one is sent
+      store.outgoingDelete(id, 1);
+      store.messageDelete(11);
+      store.outgoingUpdate(id, { seq: 2, messageId: 12, qos: 1, retain: true, subscriptionIds: undefined, packetId: 6, state: 'publish' });
+      await store.sync();
+      const again = await store.sessionLoad(id);
+      assert.deepEqual(again?.session.outgoing, [{ seq: 2, messageId: 12, qos: 1, retain: true, subscriptionIds: undefined, packetId: 6, state: 'publish' }]);
+      assert.equal(await store.client.hlen(sessionKeys(id).bodies), 1);
+
+      store.sessionDelete(id);
+      await store.sync();
+      assert.equal(await store.sessionLoad(id), undefined);
+      assert.equal(await existing(store.client, id), 0, 'a deleted session leaves no key');
+    } finally {
+      await store.close();
+    }
+  });
+
+  test(`${name}: a disconnected session's keys expire with it (TTL), and reconnecting removes the TTL`, async () => {
+    const store = await openStore(url());
+    try {
+      const id = `ttl-${name}-${process.pid}`;
+      const keys = sessionKeys(id);
+      store.sessionSave({ clientId: id, protocolVersion: 4, expiryInterval: 600, disconnectedAt: 0 });
+      store.subscriptionSet(id, { filter: 't/#', qos: 1, noLocal: false, retainAsPublished: false, retainHandling: 0, subscriptionId: undefined });
+      await store.sync();
+      assert.equal(await store.client.pttl(keys.header), -1, 'no TTL while connected');
+      store.sessionSave({ clientId: id, protocolVersion: 4, expiryInterval: 600, disconnectedAt: Date.now() });
+      await store.sync();
+      const ttl = await store.client.pttl(keys.subscriptions);
+      assert.ok(ttl > 590_000 && ttl <= 600_000, `TTL of the expiry interval, got ${ttl}`);
+      // back again: no TTL
+      store.sessionSave({ clientId: id, protocolVersion: 4, expiryInterval: 600, disconnectedAt: 0 });
+      await store.sync();
+      assert.equal(await store.client.pttl(keys.subscriptions), -1);
+      // away with a 1 s expiry; a message queued afterwards creates keys that get the TTL too
+      store.sessionSave({ clientId: id, protocolVersion: 4, expiryInterval: 1, disconnectedAt: Date.now() });
+      store.messageAdd(message(21, 't/x', 'queued while away'));
+      store.outgoingAdd(id, { seq: 1, messageId: 21, qos: 1, retain: false, subscriptionIds: undefined, packetId: 0, state: 'queued' });
+      await store.sync();
+      assert.ok((await store.client.pttl(keys.bodies)) > 0, 'the message queued while away expires with the session');
+      assert.ok((await store.sessionLoad(id)) !== undefined);
+      await eventually(async () => (await existing(store.client, id)) === 0, 'the expired session removed by Redis');
+      assert.equal(await store.sessionLoad(id), undefined);
+    } finally {
+      await store.close();
+    }
+  });
+}
+
+describe('Redis store on one redis-server', { skip }, () => {
+  let redis: RedisServer;
+  before(async () => {
+    redis = await startRedis({ appendonly: true });
+  });
+  after(async () => {
+    await redis?.destroy();
+  });
+  storeTests('server', () => redis.url);
+});
+
+describe('Redis store on a three-primary Redis Cluster', { skip }, () => {
+  let redis: RedisCluster;
+  before(async () => {
+    redis = await startRedisCluster();
+  });
+  after(async () => {
+    await redis?.stop();
+  });
+  storeTests('cluster', () => redis.url);
+});
