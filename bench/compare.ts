@@ -62,6 +62,11 @@ async function main(): Promise<number> {
   const generatorCpus = pinning.generatorCpus === undefined ? machine.cpus : machine.cpus - 1;
   const settings = { ...args, workers: args.workers > 0 ? args.workers : Math.max(1, Math.min(4, generatorCpus - 1)) };
   const limits = settings.kinds.includes('connections') ? raiseFileLimit(settings.connections + 1024) : undefined;
+  if (limits?.broker !== undefined && limits.broker < settings.connections + 1024) {
+    // the machine will not give a process more descriptors: ask for what fits, and say so
+    settings.connections = Math.max(100, limits.broker - 1024);
+    limits.note += `; connections capped at ${settings.connections}`;
+  }
   process.stdout.write(
     `machine: ${machine.cpus} CPUs, ${machine.cpuModel}, node ${machine.node}; pinning: ${machine.pinning}; load average ${machine.loadAverage.toFixed(2)}` +
       `${limits ? `; ${limits.note}` : ''}\n`,

@@ -123,11 +123,14 @@ export function raiseFileLimit(wanted: number): { generator: number | undefined;
     }
   }
   const generator = fileLimit(process.pid);
+  // Root without CAP_SYS_RESOURCE (a container) may not pass the hard limit either: what this
+  // process got is what a broker started by it can get.
+  const granted = generator === undefined ? possible : Math.min(possible, generator);
   const note =
     prlimit === undefined
       ? 'prlimit not found: open-file limits left as they were'
-      : possible < wanted
-        ? `open-file limit capped at the hard limit ${possible} (not root)`
+      : granted < wanted
+        ? `open-file limit capped at ${granted} (raising it to ${wanted} was refused)`
         : `open-file limit raised to ${possible} with prlimit`;
-  return { generator, broker: prlimit === undefined ? undefined : possible, note };
+  return { generator, broker: prlimit === undefined ? undefined : granted, note };
 }

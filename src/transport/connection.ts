@@ -10,6 +10,7 @@ import { PacketParser } from '../protocol/parser.js';
 import type { Packet, ProtocolVersion } from '../protocol/packets.js';
 import { encodePacket, type EncodedPublish } from '../protocol/writer.js';
 import { Outbox, type ByteSink } from './outbox.js';
+import { readTurns, type ReadThrottled } from './read-turns.js';
 
 /** Who is on the other end; a net.Socket has these fields itself, a WebSocket stream takes them from its HTTP request. */
 export interface PeerAddress {
@@ -25,7 +26,7 @@ export interface ConnectionOptions {
   readonly certificateIdentity?: string | null;
 }
 
-export class SocketConnection implements ClientLink, ByteSink {
+export class SocketConnection implements ClientLink, ByteSink, ReadThrottled {
   readonly remoteAddress: string;
   readonly localPort: number;
   readonly certificateIdentity: string | null | undefined;
@@ -33,6 +34,12 @@ export class SocketConnection implements ClientLink, ByteSink {
   private readonly outbox = new Outbox(this);
   private readonly channel: Channel;
   private closed = false;
+  /** Bytes this connection may still read before it yields the event loop to the others. */
+  private readBudget = readTurns.budget;
+  /** Paused because it spent its read budget (see read-turns.ts). */
+  private throttled = false;
+  /** Paused because the channel holds packets back behind a pending check. */
+  private held = false;
   private readonly onPacket = (packet: Packet): boolean => this.channel.handlePacket(packet);
 
   constructor(
@@ -117,11 +124,20 @@ export class SocketConnection implements ClientLink, ByteSink {
   }
 
   pause(): void {
+    this.held = true;
     this.socket.pause();
   }
 
   resume(): void {
-    if (!this.closed) this.socket.resume();
+    this.held = false;
+    if (!this.closed && !this.throttled) this.socket.resume();
+  }
+
+  /** A new event-loop turn: a fresh read budget, and reading again unless the channel holds it. */
+  readTurn(): void {
+    this.throttled = false;
+    this.readBudget = readTurns.budget;
+    if (!this.closed && !this.held) this.socket.resume();
   }
 
   setMaxIncomingPacketSize(bytes: number): void {
@@ -132,5 +148,11 @@ export class SocketConnection implements ClientLink, ByteSink {
     this.broker.stats.bytesReceived += chunk.length;
     const error = this.parser.push(chunk, this.onPacket);
     if (error !== undefined) this.channel.handleProtocolError(error);
+    this.readBudget -= chunk.length;
+    if (this.readBudget <= 0 && !this.throttled && !this.closed) {
+      this.throttled = true;
+      this.socket.pause();
+      readTurns.defer(this);
+    }
   }
 }

@@ -1,0 +1,59 @@
+// Read fairness (src/transport/read-turns.ts): a connection that sends more than its per-turn read
+// budget in one burst is paused and resumed on the next event-loop turn. What matters is that the
+// yielding really happens and that it loses, reorders or duplicates nothing, whether the burst is
+// also held back by the channel (an in-order acknowledgement) or not.
+import { strict as assert } from 'node:assert';
+import { test } from 'node:test';
+import { encodePacket } from '../../src/protocol/writer.js';
+import type { Packet } from '../../src/protocol/packets.js';
+import { readTurns } from '../../src/transport/read-turns.js';
+import { startBroker } from '../helpers/broker.js';
+import { RawClient } from '../helpers/raw-client.js';
+
+const messages = 3000;
+const payloadBytes = 1024;
+
+test('a 3 MiB burst of QoS 1 PUBLISH in one write yields the event loop and is delivered whole and in order [MQTT-4.6.0-2] [MQTT-4.6.0-3]', { timeout: 60_000 }, async () => {
+  // the whole burst may be queued for the subscriber: no queue limit drops any of it
+  const broker = await startBroker({ maxQueuedMessages: 0 });
+  try {
+    const subscriber = await RawClient.connected(broker.port, { clientId: 'burst-subscriber' });
+    subscriber.send({ type: 'subscribe', packetId: 1, subscriptions: [{ filter: 'burst/#', qos: 1, noLocal: false, retainAsPublished: false, retainHandling: 0 }] });
+    await subscriber.expect('suback');
+    const publisher = await RawClient.connected(broker.port, { clientId: 'burst-publisher' });
+
+    const packets: Buffer[] = [];
+    for (let i = 0; i < messages; i++) {
+      const payload = Buffer.alloc(payloadBytes, i % 251);
+      payload.writeUInt32BE(i, 0);
+      const packet: Packet = { type: 'publish', topic: `burst/${i % 7}`, payload, qos: 1, retain: false, dup: false, packetId: (i % 65535) + 1 };
+      packets.push(encodePacket(packet, 4));
+    }
+    const yieldsBefore = readTurns.yields;
+    publisher.sendBytes(Buffer.concat(packets)); // one write: the broker reads it as fast as TCP brings it
+
+    // Every PUBACK, in the order the messages were sent [MQTT-4.6.0-2]; meanwhile every message,
+    // once and in order, to the subscriber, which acknowledges as it goes [MQTT-4.6.0-3].
+    const acknowledged = (async () => {
+      for (let i = 0; i < messages; i++) {
+        const ack = await publisher.expect('puback', 20_000);
+        assert.equal(ack.packetId, (i % 65535) + 1, `PUBACK ${i}`);
+      }
+    })();
+    const delivered = (async () => {
+      for (let i = 0; i < messages; i++) {
+        const publish = await subscriber.expect('publish', 20_000);
+        assert.equal(publish.payload.readUInt32BE(0), i, `message ${i} out of order or missing`);
+        assert.equal(publish.payload.length, payloadBytes);
+        subscriber.send({ type: 'puback', packetId: publish.packetId! });
+      }
+    })();
+    await Promise.all([acknowledged, delivered]);
+    assert.ok(await subscriber.nothingWithin(200), 'no duplicate after the last message');
+    assert.ok(readTurns.yields > yieldsBefore, 'the burst made its connection yield at least once');
+    publisher.destroy();
+    subscriber.destroy();
+  } finally {
+    await broker.close();
+  }
+});
