@@ -10,16 +10,22 @@
 //
 // Deltas are queued in memory and committed together in one transaction at the end of the
 // event-loop turn (setImmediate) or after `commitDelayMs`; sync() resolves after that commit.
+// load() reads the file on the broker's thread; then the file passes to a writer thread
+// (sqlite-writer.ts) that runs the commits, one at a time, so that the fsync of a commit never
+// stalls the broker; the changes recorded meanwhile make up the next commit.
 // better-sqlite3 is a native module: it is loaded only when a SqliteStore is opened, so builds of
 // Node without it still run everything else.
 
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Properties, ProtocolVersion, QoS, RetainHandling } from '../protocol/packets.js';
 import type { Store, StoredMessage, StoredOutgoing, StoredSession, StoredSessionHeader, StoredState, StoredSubscription } from './port.js';
 import { schema, storeFormat, storeVersion } from './sqlite-schema.js';
+import type { WriterData, WriterReply, WriterRequest } from './sqlite-writer.js';
+import { batchWriter, configureConnection, databaseBytes, type Write } from './sqlite-writes.js';
 
 export interface SqliteStoreOptions {
   /** The database file; its directory is created if missing. */
@@ -35,8 +41,21 @@ export interface SqliteStoreOptions {
 /** A start-up failure that names the file and the reason. */
 export class StoreOpenError extends Error {}
 
-type Statement = BetterSqlite3.Statement;
-type Op = () => void;
+interface Waiter {
+  readonly promise: Promise<void>;
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+function newWaiter(): Waiter {
+  let resolve!: () => void;
+  let reject!: (error: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
 
 /**
  * A row's pending change: its new content, or null to delete it. `inDb` says whether the row is in
@@ -52,43 +71,32 @@ const states = ['queued', 'publish', 'pubrel'] as const;
 
 export class SqliteStore implements Store {
   readonly durable = true;
-  private readonly db: BetterSqlite3.Database;
-  private readonly runBatch: (ops: readonly Op[]) => void;
-  private ops: Op[] = [];
-  /** Messages and outgoing entries are kept apart from `ops`, by key, so their changes can merge. */
+  /** The broker thread's connection: open until load() hands the file to the writer thread. */
+  private db: BetterSqlite3.Database | undefined;
+  private writeHere: ((writes: readonly Write[]) => void) | undefined;
+  private writer: Worker | undefined;
+  private writes: Write[] = [];
+  /** Messages and outgoing entries are kept apart from `writes`, by key, so their changes can merge. */
   private messages = new Map<number, Pending<StoredMessage>>();
   private outgoing = new Map<string, Map<number, Pending<StoredOutgoing>>>();
   private timer: NodeJS.Immediate | NodeJS.Timeout | undefined;
-  private waiter: { promise: Promise<void>; resolve: () => void; reject: (error: Error) => void } | undefined;
+  /** Settles with the commit of the changes recorded since the last one was sent. */
+  private waiter: Waiter | undefined;
+  /** The commit on its way to disk in the writer thread, if any (one at a time). */
+  private inFlight: { waiter: Waiter | undefined } | undefined;
+  private failure: Error | undefined;
+  private closing: Waiter | undefined;
+  private closeSent = false;
   private closed = false;
-  private readonly s: Record<string, Statement>;
+  private bytes = 0;
 
   private constructor(
     db: BetterSqlite3.Database,
     private readonly options: SqliteStoreOptions,
   ) {
     this.db = db;
-    const prepare = (sql: string): Statement => db.prepare(sql);
-    this.s = {
-      retainedSet: prepare('INSERT OR REPLACE INTO retained (topic, payload, qos, properties, expires_at, received_at, origin) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-      retainedDelete: prepare('DELETE FROM retained WHERE topic = ?'),
-      sessionSave: prepare('INSERT OR REPLACE INTO sessions (client_id, protocol_version, expiry_interval, disconnected_at) VALUES (?, ?, ?, ?)'),
-      sessionDelete: prepare('DELETE FROM sessions WHERE client_id = ?'),
-      subscriptionsDelete: prepare('DELETE FROM subscriptions WHERE client_id = ?'),
-      outgoingDeleteAll: prepare('DELETE FROM outgoing WHERE client_id = ?'),
-      incomingDeleteAll: prepare('DELETE FROM incoming_qos2 WHERE client_id = ?'),
-      subscriptionSet: prepare('INSERT OR REPLACE INTO subscriptions (client_id, filter, qos, no_local, retain_as_published, retain_handling, subscription_id) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-      subscriptionDelete: prepare('DELETE FROM subscriptions WHERE client_id = ? AND filter = ?'),
-      messageAdd: prepare('INSERT OR REPLACE INTO messages (id, topic, payload, qos, retain, properties, expires_at, received_at, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
-      messageDelete: prepare('DELETE FROM messages WHERE id = ?'),
-      outgoingSet: prepare('INSERT OR REPLACE INTO outgoing (client_id, seq, message_id, qos, retain, subscription_ids, packet_id, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
-      outgoingDelete: prepare('DELETE FROM outgoing WHERE client_id = ? AND seq = ?'),
-      incomingAdd: prepare('INSERT OR IGNORE INTO incoming_qos2 (client_id, packet_id) VALUES (?, ?)'),
-      incomingDelete: prepare('DELETE FROM incoming_qos2 WHERE client_id = ? AND packet_id = ?'),
-    };
-    this.runBatch = db.transaction((ops: readonly Op[]) => {
-      for (let i = 0; i < ops.length; i++) ops[i]!();
-    });
+    this.writeHere = batchWriter(db);
+    this.bytes = databaseBytes(db);
   }
 
   /**
@@ -110,12 +118,7 @@ export class SqliteStore implements Store {
       throw new StoreOpenError(`${file}: cannot open: ${reason(error)}`);
     }
     try {
-      // One broker per file: the exclusive lock is taken now and held until close, so a second
-      // broker on the same file fails at start-up instead of interleaving writes.
-      db.pragma('locking_mode = EXCLUSIVE');
-      db.pragma('journal_mode = WAL');
-      db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
-      db.exec('BEGIN EXCLUSIVE; COMMIT');
+      configureConnection(db, options.synchronous ?? 'full');
       checkOrCreateSchema(db, file);
     } catch (error) {
       db.close();
@@ -127,8 +130,9 @@ export class SqliteStore implements Store {
     return new SqliteStore(db, options);
   }
 
-  load(): Promise<StoredState> {
+  async load(): Promise<StoredState> {
     const db = this.db;
+    if (db === undefined) throw new Error('load() is called once, before any change');
     // rows whose session is gone (or messages no outgoing entry refers to) are leftovers: drop them
     db.exec(`DELETE FROM subscriptions WHERE client_id NOT IN (SELECT client_id FROM sessions);
       DELETE FROM outgoing WHERE client_id NOT IN (SELECT client_id FROM sessions);
@@ -172,32 +176,57 @@ export class SqliteStore implements Store {
     }
     const retained = (db.prepare('SELECT * FROM retained').all() as MessageRow[]).map((row) => messageFromRow({ ...row, id: 0, retain: 1 }));
     const messages = (db.prepare('SELECT * FROM messages').all() as MessageRow[]).map(messageFromRow);
-    return Promise.resolve({ sessions: [...sessions.values()], retained, messages });
+    await this.startWriter();
+    return { sessions: [...sessions.values()], retained, messages };
+  }
+
+  /** Hands the file to the writer thread: this thread's connection closes, the writer's opens. */
+  private async startWriter(): Promise<void> {
+    if (this.db === undefined || this.closed) return;
+    this.commitHere(); // anything recorded before load() (nothing, by the port's contract)
+    this.db.close();
+    this.db = undefined;
+    this.writeHere = undefined;
+    const data: WriterData = { file: this.options.file, synchronous: this.options.synchronous ?? 'full' };
+    const writer = startWriterThread(data);
+    this.writer = writer;
+    await new Promise<void>((resolve, reject) => {
+      const fail = (error: Error): void => reject(new StoreOpenError(`${this.options.file}: the writer thread could not open it: ${error.message}`));
+      writer.once('error', fail);
+      writer.once('message', (reply: WriterReply) => {
+        writer.off('error', fail);
+        if (reply.type === 'ready') this.bytes = reply.bytes;
+        resolve();
+      });
+    });
+    writer.on('message', (reply: WriterReply) => this.onReply(reply));
+    writer.on('error', (error: Error) => this.fail(error));
+    writer.on('exit', (code) => {
+      if (!this.closed) this.fail(new Error(`the writer thread stopped (exit code ${code})`));
+    });
   }
 
   retainedSet(m: StoredMessage): void {
-    this.push(() => this.s.retainedSet!.run(m.topic, m.payload, m.qos, propertiesText(m.properties), m.expiresAt, m.receivedAt, m.origin ?? null));
+    this.push(['retainedSet', m.topic, m.payload, m.qos, propertiesText(m.properties), m.expiresAt, m.receivedAt, m.origin ?? null]);
   }
   retainedDelete(topic: string): void {
-    this.push(() => this.s.retainedDelete!.run(topic));
+    this.push(['retainedDelete', topic]);
   }
   sessionSave(h: StoredSessionHeader): void {
-    this.push(() => this.s.sessionSave!.run(h.clientId, h.protocolVersion, h.expiryInterval, h.disconnectedAt));
+    this.push(['sessionSave', h.clientId, h.protocolVersion, h.expiryInterval, h.disconnectedAt]);
   }
   sessionDelete(clientId: string): void {
     this.outgoing.delete(clientId); // its pending entries go with it (the DELETE below covers the file)
-    this.push(() => {
-      this.s.sessionDelete!.run(clientId);
-      this.s.subscriptionsDelete!.run(clientId);
-      this.s.outgoingDeleteAll!.run(clientId);
-      this.s.incomingDeleteAll!.run(clientId);
-    });
+    this.push(['sessionDelete', clientId]);
+    this.push(['subscriptionsDelete', clientId]);
+    this.push(['outgoingDeleteAll', clientId]);
+    this.push(['incomingDeleteAll', clientId]);
   }
   subscriptionSet(clientId: string, sub: StoredSubscription): void {
-    this.push(() => this.s.subscriptionSet!.run(clientId, sub.filter, sub.qos, sub.noLocal ? 1 : 0, sub.retainAsPublished ? 1 : 0, sub.retainHandling, sub.subscriptionId ?? null));
+    this.push(['subscriptionSet', clientId, sub.filter, sub.qos, sub.noLocal ? 1 : 0, sub.retainAsPublished ? 1 : 0, sub.retainHandling, sub.subscriptionId ?? null]);
   }
   subscriptionDelete(clientId: string, filter: string): void {
-    this.push(() => this.s.subscriptionDelete!.run(clientId, filter));
+    this.push(['subscriptionDelete', clientId, filter]);
   }
   messageAdd(m: StoredMessage): void {
     // added at 0 → 1 references, so not in the file unless a delete of this commit precedes it
@@ -228,39 +257,42 @@ export class SqliteStore implements Store {
     this.schedule();
   }
   incomingQos2Add(clientId: string, packetId: number): void {
-    this.push(() => this.s.incomingAdd!.run(clientId, packetId));
+    this.push(['incomingAdd', clientId, packetId]);
   }
   incomingQos2Delete(clientId: string, packetId: number): void {
-    this.push(() => this.s.incomingDelete!.run(clientId, packetId));
+    this.push(['incomingDelete', clientId, packetId]);
   }
 
   sync(): Promise<void> | undefined {
-    if (this.timer === undefined) return undefined; // nothing recorded since the last commit
-    if (this.waiter === undefined) {
-      let resolve!: () => void;
-      let reject!: (error: Error) => void;
-      const promise = new Promise<void>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      this.waiter = { promise, resolve, reject };
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (this.hasPending()) return (this.waiter ??= newWaiter()).promise;
+    if (this.inFlight !== undefined) return (this.inFlight.waiter ??= newWaiter()).promise;
+    return undefined; // nothing recorded since the last commit reached the disk
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.writer === undefined) {
+      this.commitHere();
+      this.closed = true;
+      this.db?.close();
+      this.db = undefined;
+      return;
     }
-    return this.waiter.promise;
-  }
-
-  close(): Promise<void> {
-    if (this.closed) return Promise.resolve();
-    this.commit();
+    // the last changes follow the commit in flight; then the writer closes the file and ends
+    const writer = this.writer;
+    this.closing = newWaiter();
+    this.flush();
+    const closed = this.closing.promise;
+    if (this.inFlight === undefined) this.sendClose();
+    await closed.catch(() => undefined);
     this.closed = true;
-    this.db.close();
-    return Promise.resolve();
+    await writer.terminate();
   }
 
-  /** Size of the database file in bytes (page count × page size), for $SYS and metrics. */
+  /** Size of the database file in bytes (page count × page size) after the last commit, for $SYS and metrics. */
   get sizeBytes(): number {
-    const pages = this.db.pragma('page_count', { simple: true }) as number;
-    const size = this.db.pragma('page_size', { simple: true }) as number;
-    return pages * size;
+    return this.bytes;
   }
 
   private outgoingOf(clientId: string): Map<number, Pending<StoredOutgoing>> {
@@ -269,65 +301,123 @@ export class SqliteStore implements Store {
     return rows;
   }
 
-  private push(op: Op): void {
+  private push(write: Write): void {
     if (this.closed) return;
-    this.ops.push(op);
+    this.writes.push(write);
     this.schedule();
   }
 
   private schedule(): void {
     if (this.timer !== undefined || this.closed) return;
     const delay = this.options.commitDelayMs ?? 0;
-    this.timer = delay > 0 ? setTimeout(() => this.commit(), delay) : setImmediate(() => this.commit());
+    this.timer = delay > 0 ? setTimeout(() => this.flush(), delay) : setImmediate(() => this.flush());
   }
 
-  private writeMessages(messages: Map<number, Pending<StoredMessage>>): void {
-    for (const [id, { value: m }] of messages) {
-      if (m === null) this.s.messageDelete!.run(id);
-      else this.s.messageAdd!.run(m.id, m.topic, m.payload, m.qos, m.retain ? 1 : 0, propertiesText(m.properties), m.expiresAt, m.receivedAt, m.origin ?? null);
+  private hasPending(): boolean {
+    return this.writes.length > 0 || this.messages.size > 0 || this.outgoing.size > 0;
+  }
+
+  /** Everything recorded since the last commit, as writes; the pending maps start again empty. */
+  private takeWrites(): Write[] {
+    const writes = this.writes;
+    this.writes = [];
+    for (const [id, { value: m }] of this.messages) {
+      if (m === null) writes.push(['messageDelete', id]);
+      else writes.push(['messageAdd', m.id, m.topic, m.payload, m.qos, m.retain ? 1 : 0, propertiesText(m.properties), m.expiresAt, m.receivedAt, m.origin ?? null]);
     }
-  }
-
-  private writeOutgoing(outgoing: Map<string, Map<number, Pending<StoredOutgoing>>>): void {
-    for (const [clientId, rows] of outgoing) {
+    this.messages = new Map();
+    for (const [clientId, rows] of this.outgoing) {
       for (const [seq, { value: e }] of rows) {
-        if (e === null) this.s.outgoingDelete!.run(clientId, seq);
+        if (e === null) writes.push(['outgoingDelete', clientId, seq]);
         else {
           const ids = e.subscriptionIds === undefined ? null : JSON.stringify(e.subscriptionIds);
-          this.s.outgoingSet!.run(clientId, e.seq, e.messageId, e.qos, e.retain ? 1 : 0, ids, e.packetId, states.indexOf(e.state));
+          writes.push(['outgoingSet', clientId, e.seq, e.messageId, e.qos, e.retain ? 1 : 0, ids, e.packetId, states.indexOf(e.state)]);
         }
       }
     }
+    this.outgoing = new Map();
+    return writes;
   }
 
-  /** One transaction for every pending change; then the acknowledgements waiting on it go out. */
-  private commit(): void {
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer as NodeJS.Timeout);
-      clearImmediate(this.timer as NodeJS.Immediate);
-      this.timer = undefined;
+  private clearTimer(): void {
+    if (this.timer === undefined) return;
+    clearTimeout(this.timer as NodeJS.Timeout);
+    clearImmediate(this.timer as NodeJS.Immediate);
+    this.timer = undefined;
+  }
+
+  /** Sends what is pending to the writer thread, unless a commit is on its way (it follows that one). */
+  private flush(): void {
+    this.clearTimer();
+    if (this.writer === undefined) {
+      this.commitHere();
+      return;
     }
-    const ops = this.ops;
-    const messages = this.messages;
-    const outgoing = this.outgoing;
+    if (this.inFlight !== undefined || this.failure !== undefined || this.closeSent) return;
     const waiter = this.waiter;
-    this.ops = [];
-    this.messages = new Map();
-    this.outgoing = new Map();
     this.waiter = undefined;
-    if (messages.size > 0) ops.push(() => this.writeMessages(messages));
-    if (outgoing.size > 0) ops.push(() => this.writeOutgoing(outgoing));
-    if (ops.length === 0) {
+    const writes = this.takeWrites();
+    if (writes.length === 0) {
       waiter?.resolve(); // everything recorded cancelled out
       return;
     }
-    try {
-      this.runBatch(ops);
-    } catch (error) {
-      const failure = error instanceof Error ? error : new Error(String(error));
-      this.options.onError?.(failure);
-      waiter?.reject(failure);
+    this.inFlight = { waiter };
+    this.writer.postMessage({ type: 'commit', writes } satisfies WriterRequest);
+  }
+
+  private sendClose(): void {
+    if (this.closeSent) return;
+    this.closeSent = true;
+    this.writer?.postMessage({ type: 'close' } satisfies WriterRequest);
+  }
+
+  private onReply(reply: WriterReply): void {
+    if (reply.type === 'closed') {
+      this.closing?.resolve();
       return;
+    }
+    const done = this.inFlight;
+    this.inFlight = undefined;
+    if (reply.type === 'failed') {
+      const failure = new Error(reply.message);
+      this.options.onError?.(failure);
+      done?.waiter?.reject(failure);
+    } else {
+      if (reply.type === 'committed') this.bytes = reply.bytes;
+      done?.waiter?.resolve();
+    }
+    if (this.hasPending()) this.flush();
+    if (this.closing !== undefined && this.inFlight === undefined) this.sendClose();
+  }
+
+  /** The writer thread is gone: nothing recorded from now on can be made durable. */
+  private fail(error: Error): void {
+    if (this.failure !== undefined) return;
+    this.failure = error;
+    this.options.onError?.(error);
+    this.inFlight?.waiter?.reject(error);
+    this.waiter?.reject(error);
+    this.inFlight = undefined;
+    this.waiter = undefined;
+    this.closing?.reject(error);
+  }
+
+  /** Before load() hands the file over: one transaction on this thread, as the writer would run it. */
+  private commitHere(): void {
+    this.clearTimer();
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    const writes = this.takeWrites();
+    if (writes.length > 0 && this.writeHere !== undefined) {
+      try {
+        this.writeHere(writes);
+        if (this.db !== undefined) this.bytes = databaseBytes(this.db);
+      } catch (error) {
+        const failure = error instanceof Error ? error : new Error(String(error));
+        this.options.onError?.(failure);
+        waiter?.reject(failure);
+        return;
+      }
     }
     waiter?.resolve();
   }
@@ -410,6 +500,19 @@ function checkOrCreateSchema(db: BetterSqlite3.Database, file: string): void {
   if (meta.get('format') !== storeFormat) throw new StoreOpenError(`${file}: not a Culex persistence file (an SQLite database of something else)`);
   const version = Number(meta.get('version'));
   if (version !== storeVersion) throw new StoreOpenError(`${file}: Culex persistence format version ${meta.get('version')}, this Culex reads version ${storeVersion}`);
+}
+
+/**
+ * The writer thread. Built, it is sqlite-writer.js beside this file; run from the TypeScript
+ * sources (tests, tsx), a worker does not inherit tsx's loader, so a tiny script registers tsx in
+ * the worker first and then imports sqlite-writer.ts.
+ */
+function startWriterThread(data: WriterData): Worker {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) return new Worker(new URL('./sqlite-writer.js', here), { workerData: data });
+  const writer = new URL('./sqlite-writer.ts', here).href;
+  const boot = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(writer)}); });`;
+  return new Worker(boot, { eval: true, workerData: data });
 }
 
 function loadDriver(): typeof BetterSqlite3 {

@@ -1,0 +1,65 @@
+// The writes of the SQLite store as data: each change is a tuple [statement, ...parameters], so a
+// commit can be built on the broker's thread and run on the writer thread (sqlite-writer.ts), or on
+// the broker's thread itself before the writer starts. One module holds the SQL and the connection
+// settings, so both threads write exactly the same way.
+
+import type BetterSqlite3 from 'better-sqlite3';
+
+const sql = {
+  retainedSet: 'INSERT OR REPLACE INTO retained (topic, payload, qos, properties, expires_at, received_at, origin) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  retainedDelete: 'DELETE FROM retained WHERE topic = ?',
+  sessionSave: 'INSERT OR REPLACE INTO sessions (client_id, protocol_version, expiry_interval, disconnected_at) VALUES (?, ?, ?, ?)',
+  sessionDelete: 'DELETE FROM sessions WHERE client_id = ?',
+  subscriptionsDelete: 'DELETE FROM subscriptions WHERE client_id = ?',
+  outgoingDeleteAll: 'DELETE FROM outgoing WHERE client_id = ?',
+  incomingDeleteAll: 'DELETE FROM incoming_qos2 WHERE client_id = ?',
+  subscriptionSet: 'INSERT OR REPLACE INTO subscriptions (client_id, filter, qos, no_local, retain_as_published, retain_handling, subscription_id) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  subscriptionDelete: 'DELETE FROM subscriptions WHERE client_id = ? AND filter = ?',
+  messageAdd: 'INSERT OR REPLACE INTO messages (id, topic, payload, qos, retain, properties, expires_at, received_at, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  messageDelete: 'DELETE FROM messages WHERE id = ?',
+  outgoingSet: 'INSERT OR REPLACE INTO outgoing (client_id, seq, message_id, qos, retain, subscription_ids, packet_id, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+  outgoingDelete: 'DELETE FROM outgoing WHERE client_id = ? AND seq = ?',
+  incomingAdd: 'INSERT OR IGNORE INTO incoming_qos2 (client_id, packet_id) VALUES (?, ?)',
+  incomingDelete: 'DELETE FROM incoming_qos2 WHERE client_id = ? AND packet_id = ?',
+} as const;
+
+export type WriteName = keyof typeof sql;
+/** One change: the statement and its parameters (strings, numbers, null, Buffers). */
+export type Write = readonly [WriteName, ...unknown[]];
+
+export type Synchronous = 'full' | 'normal';
+
+/**
+ * Sets a connection up as the store uses it. One broker per file: the exclusive lock is taken now
+ * and held until close, so a second broker on the same file fails at once instead of interleaving.
+ */
+export function configureConnection(db: BetterSqlite3.Database, synchronous: Synchronous): void {
+  db.pragma('locking_mode = EXCLUSIVE');
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+  db.exec('BEGIN EXCLUSIVE; COMMIT');
+}
+
+/** Size of the database file in bytes (page count × page size). */
+export function databaseBytes(db: BetterSqlite3.Database): number {
+  return (db.pragma('page_count', { simple: true }) as number) * (db.pragma('page_size', { simple: true }) as number);
+}
+
+/** Prepares every write once; returns a function that applies a batch of writes in one transaction. */
+export function batchWriter(db: BetterSqlite3.Database): (writes: readonly Write[]) => void {
+  const statements = new Map<string, BetterSqlite3.Statement>();
+  for (const [name, text] of Object.entries(sql)) statements.set(name, db.prepare(text));
+  return db.transaction((writes: readonly Write[]) => {
+    for (let i = 0; i < writes.length; i++) {
+      const write = writes[i]!;
+      const statement = statements.get(write[0]);
+      if (statement === undefined) throw new Error(`unknown write ${String(write[0])}`);
+      statement.run(...write.slice(1).map(asParameter));
+    }
+  });
+}
+
+/** A Buffer sent to another thread arrives as a plain Uint8Array: bind it as a BLOB all the same. */
+function asParameter(value: unknown): unknown {
+  return value instanceof Uint8Array && !Buffer.isBuffer(value) ? Buffer.from(value.buffer, value.byteOffset, value.byteLength) : value;
+}
