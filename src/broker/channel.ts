@@ -2,7 +2,8 @@
 // packets from the transport, dispatches each to its handler, and turns protocol errors into the
 // right CONNACK or DISCONNECT, a log line and a close. It never touches the socket directly.
 
-import type { ConnectPacket, Packet, Properties, ProtocolVersion, Will } from '../protocol/packets.js';
+import type { ConnectPacket, Packet, Properties, ProtocolVersion, PubackPacket, PubcompPacket, PubrecPacket, PubrelPacket, SubackPacket, UnsubackPacket, Will } from '../protocol/packets.js';
+import { encodePacket } from '../protocol/writer.js';
 import type { ProtocolError } from '../protocol/errors.js';
 import { ReasonCode, reasonCodeName } from '../protocol/reason-codes.js';
 import type { ClientIdentity } from '../auth/port.js';
@@ -14,6 +15,9 @@ import { handlePublish, handlePuback, handlePubrec, handlePubrel, handlePubcomp 
 import { handleSubscribe, handleUnsubscribe } from './handlers/subscribe.js';
 import { handleDisconnect, publishWill } from './handlers/disconnect.js';
 import { handleAuth, type AuthExchange } from './handlers/auth.js';
+
+/** The largest packet MQTT can express: a client that set no Maximum Packet Size. */
+const noLimit = 268_435_460;
 
 export type ChannelState = 'awaiting-connect' | 'connected' | 'closed';
 
@@ -72,14 +76,26 @@ export class Channel {
   /**
    * The Reason String for an acknowledgement that reports a problem (v5 PUBACK, PUBREC, PUBREL,
    * PUBCOMP, SUBACK, UNSUBACK): left out when the client set Request Problem Information to 0
-   * [MQTT-3.1.2-29], and when it would make the packet larger than the client's Maximum Packet
-   * Size (MQTT 5.0 §3.4.2.2.2: the longest such ack is 5 bytes plus this property).
+   * [MQTT-3.1.2-29]. sendAck() leaves it out too where it would not fit the client's limit.
    */
   problem(reasonString: string): Properties | undefined {
     if (this.version !== 5 || !this.problemInformation) return undefined;
-    const limit = this.session?.limits.maxPacketSize ?? Number.MAX_SAFE_INTEGER;
-    if (5 + 1 + 3 + Buffer.byteLength(reasonString) + 8 > limit) return undefined;
     return { reasonString };
+  }
+
+  /**
+   * Writes an acknowledgement. Its Reason String and User Properties are left out where they would
+   * make it larger than the client's Maximum Packet Size ([MQTT-3.1.2-25]; MQTT 5.0 §3.4.2.2.2 and
+   * its like for each ack); the size is computed only when the client set a limit and the ack has
+   * properties, so the usual ack costs one comparison.
+   */
+  sendAck(packet: PubackPacket | PubrecPacket | PubrelPacket | PubcompPacket | SubackPacket | UnsubackPacket): void {
+    const limit = this.session?.limits.maxPacketSize ?? noLimit;
+    if (this.version === 5 && packet.properties !== undefined && limit < noLimit && encodePacket(packet, 5).length > limit) {
+      const { reasonString: _reason, userProperties: _user, ...required } = packet.properties;
+      packet = { ...packet, properties: Object.keys(required).length > 0 ? required : undefined };
+    }
+    this.link.writePacket(packet, this.version);
   }
 
   /** Called by the transport for each parsed packet; returns false once the channel is closed. */

@@ -168,6 +168,24 @@ test('a Reason String that would make an acknowledgement larger than the client 
   client.destroy();
 });
 
+test('[MQTT-3.1.2-25] a SUBACK with many reason codes leaves its Reason String out where the two together would exceed the client Maximum Packet Size', async () => {
+  const guarded = await broker({ authorizer: denySecret });
+  // 100 granted filters and one refused: 106 bytes without the Reason String, 125 with it
+  const limit = 115;
+  const client = await RawClient.connected(guarded.port, { protocolVersion: 5, properties: { maximumPacketSize: limit } });
+  const filters = [...Array.from({ length: 100 }, (_, i) => sub(`open/${i}`)), sub('secret/#')];
+  client.send({ type: 'subscribe', packetId: 77, subscriptions: filters });
+  const suback = await client.expect('suback');
+  assert.equal(suback.reasonCodes.length, 101);
+  assert.equal(suback.reasonCodes[100], ReasonCode.NotAuthorized);
+  assert.equal(suback.properties?.reasonString, undefined);
+  // the same refusal alone fits with its Reason String
+  client.send({ type: 'subscribe', packetId: 78, subscriptions: [sub('secret/#')] });
+  const alone = await client.expect('suback');
+  assert.match(alone.properties?.reasonString ?? '', /secret\/#/);
+  client.destroy();
+});
+
 test('inbound flow control: more unacknowledged QoS 2 PUBLISHes than the advertised Receive Maximum get DISCONNECT 0x93 (MQTT 5.0 §3.3.4)', async () => {
   const small = await broker({ receiveMaximum: 2 });
   const client = await RawClient.connected(small.port, { protocolVersion: 5 });

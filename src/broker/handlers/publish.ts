@@ -35,7 +35,7 @@ export function handlePublish(channel: Channel, packet: PublishPacket): void | P
   if (packet.qos === 2 && session.incomingQos2.has(packet.packetId!)) {
     // [MQTT-4.3.3-10] a resent QoS 2 PUBLISH is acknowledged again but not delivered twice
     // (once the first copy is durable, should it still be committing)
-    channel.whenDurable(() => channel.link.writePacket({ type: 'pubrec', packetId: packet.packetId! }, channel.version));
+    channel.whenDurable(() => channel.sendAck({ type: 'pubrec', packetId: packet.packetId! }));
     return;
   }
   if (packet.qos === 2 && channel.version === 5 && session.incomingQos2.size >= options.receiveMaximum) {
@@ -109,8 +109,8 @@ function acknowledge(channel: Channel, packet: PublishPacket, reasonCode: number
     const properties = channel.problem(problem);
     if (properties !== undefined) ack.properties = properties;
   }
-  if (channel.broker.persistence === undefined) channel.link.writePacket(ack, channel.version);
-  else channel.whenDurable(() => channel.link.writePacket(ack, channel.version));
+  if (channel.broker.persistence === undefined) channel.sendAck(ack);
+  else channel.whenDurable(() => channel.sendAck(ack));
 }
 
 /** $SYS/broker/connection/<client id>/state: the notification topic a remote bridge may publish. */
@@ -148,7 +148,7 @@ export function handlePubrec(channel: Channel, packet: AckPacket<'pubrec'>): voi
   }
   // PUBREL only once the pubrel state is durable: after a crash the message must not be sent again
   // as a new PUBLISH to a client that has already released it
-  channel.whenDurable(() => channel.link.writePacket(pubrel, channel.version)); // [MQTT-4.3.3-4]
+  channel.whenDurable(() => channel.sendAck(pubrel)); // [MQTT-4.3.3-4]
 }
 
 export function handlePubrel(channel: Channel, packet: AckPacket<'pubrel'>): void {
@@ -159,7 +159,7 @@ export function handlePubrel(channel: Channel, packet: AckPacket<'pubrel'>): voi
     const properties = channel.problem(`no QoS 2 message received with packet id ${packet.packetId}`);
     if (properties !== undefined) pubcomp.properties = properties;
   }
-  channel.link.writePacket(pubcomp, channel.version); // [MQTT-4.3.3-11]
+  channel.sendAck(pubcomp); // [MQTT-4.3.3-11]
 }
 
 export function handlePubcomp(channel: Channel, packet: AckPacket<'pubcomp'>): void {

@@ -103,7 +103,7 @@ function finishSubscribe(channel: Channel, suback: SubackPacket, fresh: readonly
   if (channel.state === 'closed') return;
   const broker = channel.broker;
   const session = channel.session!;
-  channel.link.writePacket(suback, channel.version);
+  channel.sendAck(suback);
 
   const now = Date.now();
   for (const { subscription, existed } of fresh) {
@@ -150,5 +150,5 @@ export function handleUnsubscribe(channel: Channel, packet: UnsubscribePacket): 
       if (properties !== undefined) unsuback.properties = properties;
     }
   }
-  channel.link.writePacket(unsuback, channel.version);
+  channel.sendAck(unsuback);
 }
