@@ -9,14 +9,14 @@
 import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
 import type BetterSqlite3 from 'better-sqlite3';
-import { batchWriter, configureConnection, databaseBytes, type Synchronous, type Write } from './sqlite-writes.js';
+import { batchWriter, configureConnection, databaseBytes, type Synchronous, type WriteBatch } from './sqlite-writes.js';
 
 export interface WriterData {
   readonly file: string;
   readonly synchronous: Synchronous;
 }
 
-export type WriterRequest = { readonly type: 'commit'; readonly writes: readonly Write[] } | { readonly type: 'close' };
+export type WriterRequest = { readonly type: 'commit'; readonly writes: WriteBatch } | { readonly type: 'close' };
 export type WriterReply =
   | { readonly type: 'ready'; readonly bytes: number }
   | { readonly type: 'committed'; readonly bytes: number }

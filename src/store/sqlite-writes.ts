@@ -27,6 +27,34 @@ export type WriteName = keyof typeof sql;
 /** One change: the statement and its parameters (strings, numbers, null, Buffers). */
 export type Write = readonly [WriteName, ...unknown[]];
 
+const names = Object.keys(sql) as WriteName[];
+/** Each statement's number in a batch, and how many parameters follow it. */
+const numberOf = new Map(names.map((name, i) => [name, i]));
+const arity = names.map((name) => sql[name].split('?').length - 1);
+
+/**
+ * A commit's changes as one flat array: a statement's number, then its parameters, then the next.
+ * Flat, because a batch crosses to the writer thread by structured clone, and one array of
+ * primitives clones much faster than thousands of small arrays (npm run bench:store, 100
+ * persistent subscribers, CPU per delivery: 15.5 µs with one array per change, 10.9–12.8 µs flat,
+ * 9.0–9.3 µs with the commits on the broker's own thread).
+ */
+export type WriteBatch = unknown[];
+
+/** Appends a change to a batch (for the occasional change; hot paths push their fields directly). */
+export function appendWrite(batch: WriteBatch, write: Write): void {
+  batch.push(numberOf.get(write[0]));
+  for (let i = 1; i < write.length; i++) batch.push(write[i]);
+}
+
+/** The statement numbers hot paths push directly. */
+export const writeNumber = {
+  messageAdd: numberOf.get('messageAdd')!,
+  messageDelete: numberOf.get('messageDelete')!,
+  outgoingSet: numberOf.get('outgoingSet')!,
+  outgoingDelete: numberOf.get('outgoingDelete')!,
+} as const;
+
 export type Synchronous = 'full' | 'normal';
 
 /**
@@ -45,16 +73,20 @@ export function databaseBytes(db: BetterSqlite3.Database): number {
   return (db.pragma('page_count', { simple: true }) as number) * (db.pragma('page_size', { simple: true }) as number);
 }
 
-/** Prepares every write once; returns a function that applies a batch of writes in one transaction. */
-export function batchWriter(db: BetterSqlite3.Database): (writes: readonly Write[]) => void {
-  const statements = new Map<string, BetterSqlite3.Statement>();
-  for (const [name, text] of Object.entries(sql)) statements.set(name, db.prepare(text));
-  return db.transaction((writes: readonly Write[]) => {
-    for (let i = 0; i < writes.length; i++) {
-      const write = writes[i]!;
-      const statement = statements.get(write[0]);
-      if (statement === undefined) throw new Error(`unknown write ${String(write[0])}`);
-      statement.run(...write.slice(1).map(asParameter));
+/** Prepares every write once; returns a function that applies a batch in one transaction. */
+export function batchWriter(db: BetterSqlite3.Database): (batch: WriteBatch) => void {
+  const statements = names.map((name) => db.prepare(sql[name]));
+  const parameters: unknown[][] = arity.map((n) => new Array<unknown>(n));
+  return db.transaction((batch: WriteBatch) => {
+    let i = 0;
+    while (i < batch.length) {
+      const number = batch[i] as number;
+      const statement = statements[number];
+      if (statement === undefined) throw new Error(`unknown write ${String(number)} at ${i}`);
+      const values = parameters[number]!;
+      for (let j = 0; j < values.length; j++) values[j] = asParameter(batch[i + 1 + j]);
+      statement.run(values);
+      i += 1 + values.length;
     }
   });
 }

@@ -25,7 +25,7 @@ import type { Properties, ProtocolVersion, QoS, RetainHandling } from '../protoc
 import type { Store, StoredMessage, StoredOutgoing, StoredSession, StoredSessionHeader, StoredState, StoredSubscription } from './port.js';
 import { schema, storeFormat, storeVersion } from './sqlite-schema.js';
 import type { WriterData, WriterReply, WriterRequest } from './sqlite-writer.js';
-import { batchWriter, configureConnection, databaseBytes, type Write } from './sqlite-writes.js';
+import { appendWrite, batchWriter, configureConnection, databaseBytes, writeNumber, type Write, type WriteBatch } from './sqlite-writes.js';
 
 export interface SqliteStoreOptions {
   /** The database file; its directory is created if missing. */
@@ -73,9 +73,9 @@ export class SqliteStore implements Store {
   readonly durable = true;
   /** The broker thread's connection: open until load() hands the file to the writer thread. */
   private db: BetterSqlite3.Database | undefined;
-  private writeHere: ((writes: readonly Write[]) => void) | undefined;
+  private writeHere: ((batch: WriteBatch) => void) | undefined;
   private writer: Worker | undefined;
-  private writes: Write[] = [];
+  private writes: WriteBatch = [];
   /** Messages and outgoing entries are kept apart from `writes`, by key, so their changes can merge. */
   private messages = new Map<number, Pending<StoredMessage>>();
   private outgoing = new Map<string, Map<number, Pending<StoredOutgoing>>>();
@@ -303,7 +303,7 @@ export class SqliteStore implements Store {
 
   private push(write: Write): void {
     if (this.closed) return;
-    this.writes.push(write);
+    appendWrite(this.writes, write);
     this.schedule();
   }
 
@@ -318,20 +318,20 @@ export class SqliteStore implements Store {
   }
 
   /** Everything recorded since the last commit, as writes; the pending maps start again empty. */
-  private takeWrites(): Write[] {
+  private takeWrites(): WriteBatch {
     const writes = this.writes;
     this.writes = [];
     for (const [id, { value: m }] of this.messages) {
-      if (m === null) writes.push(['messageDelete', id]);
-      else writes.push(['messageAdd', m.id, m.topic, m.payload, m.qos, m.retain ? 1 : 0, propertiesText(m.properties), m.expiresAt, m.receivedAt, m.origin ?? null]);
+      if (m === null) writes.push(writeNumber.messageDelete, id);
+      else writes.push(writeNumber.messageAdd, m.id, m.topic, m.payload, m.qos, m.retain ? 1 : 0, propertiesText(m.properties), m.expiresAt, m.receivedAt, m.origin ?? null);
     }
     this.messages = new Map();
     for (const [clientId, rows] of this.outgoing) {
       for (const [seq, { value: e }] of rows) {
-        if (e === null) writes.push(['outgoingDelete', clientId, seq]);
+        if (e === null) writes.push(writeNumber.outgoingDelete, clientId, seq);
         else {
           const ids = e.subscriptionIds === undefined ? null : JSON.stringify(e.subscriptionIds);
-          writes.push(['outgoingSet', clientId, e.seq, e.messageId, e.qos, e.retain ? 1 : 0, ids, e.packetId, states.indexOf(e.state)]);
+          writes.push(writeNumber.outgoingSet, clientId, e.seq, e.messageId, e.qos, e.retain ? 1 : 0, ids, e.packetId, states.indexOf(e.state));
         }
       }
     }
