@@ -1,4 +1,5 @@
 // Finds an executable on PATH or in the sbin directories (Debian installs mosquitto as /usr/sbin/mosquitto).
+// One implementation for the benchmarks and the test helpers (test/helpers/tools.ts re-exports it).
 
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';

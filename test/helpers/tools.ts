@@ -1,26 +1,10 @@
 // Third-party programs the tests drive (Debian's mosquitto and its clients): find them, and skip
 // with a reason when they are missing — or fail, on CI, where a missing tool is a broken runner.
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { toolPath } from '../../bench/fanout/tool-path.js';
 
-/** sbin directories are searched too: Debian installs the broker as /usr/sbin/mosquitto. */
-const extraDirs = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
-
-/** The absolute path of an executable, or undefined. */
-export function toolPath(name: string): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), ...extraDirs];
-  for (const dir of dirs) {
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
+/** The absolute path of an executable on PATH or in the sbin directories, or undefined. */
+export { toolPath };
 
 /** Whether a program exists on this machine. */
 export function requireTool(name: string): boolean {
