@@ -20,7 +20,7 @@ interface Probe {
   readonly format: { duration: string };
 }
 
-type Finding = { readonly ok: boolean; readonly what: string };
+export type Finding = { readonly ok: boolean; readonly what: string };
 
 /** True when the 'moov' box comes before 'mdat', i.e. the file plays while it downloads. */
 function isFastStart(file: string): boolean {

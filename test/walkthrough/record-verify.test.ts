@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { displayUnavailableExitCode } from '../../scripts/walkthrough/display.js';
 import { loadScenario } from '../../scripts/walkthrough/scenario.js';
-import { verify } from '../../scripts/walkthrough/verify.js';
+import { verify, type Finding } from '../../scripts/walkthrough/verify.js';
 import { findFreePort } from '../helpers/ports.js';
 import { needTools } from '../helpers/tools.js';
 
@@ -39,25 +39,37 @@ function record(out: string, port: number): Promise<{ code: number | null; outpu
   });
 }
 
+function report(findings: readonly Finding[]): string {
+  return findings.map((f) => `${f.ok ? 'ok' : 'FAIL'} ${f.what}`).join('\n');
+}
+
 test('walkthrough: a 30-second scenario is recorded from a real terminal and passes the verifier', { timeout: 400_000 }, async (t) => {
   if (!needTools(t, tools, packages)) return;
   if (!existsSync(join(repoRoot, 'dist/cli/culex.js'))) assert.fail('dist/ is missing: run npm run build first');
   const dir = mkdtempSync(join(tmpdir(), 'culex-walkthrough-test-'));
   try {
-    const port = await findFreePort();
-    const out = join(dir, 'quick.mp4');
-    const { code, output } = await record(out, port);
-    if (code === displayUnavailableExitCode) {
-      // Xvfb ran but no X client could open its display (seen once on a CI machine): the machine
-      // cannot show a window at all, which no change to Culex can mend. Say so loudly and skip.
-      console.log(`walkthrough test skipped: this machine's X server is unusable\n${output}`);
-      t.skip(`no X client can open a display here: ${output.split('\n').slice(-4).join(' ').slice(0, 400)}`);
-      return;
+    // Two attempts: on a machine loaded far past its cores (several suites at once), the X server
+    // can lag the terminal so that a frame OCR reads is still being drawn; a second recording that
+    // also fails is a real failure, and the first attempt's findings are printed either way.
+    let findings: Finding[] = [];
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      const port = await findFreePort();
+      const out = join(dir, `quick-${attempt}.mp4`);
+      const { code, output } = await record(out, port);
+      if (code === displayUnavailableExitCode) {
+        // Xvfb ran but no X client could open its display (seen once on a CI machine): the machine
+        // cannot show a window at all, which no change to Culex can mend. Say so loudly and skip.
+        console.log(`walkthrough test skipped: this machine's X server is unusable\n${output}`);
+        t.skip(`no X client can open a display here: ${output.split('\n').slice(-4).join(' ').slice(0, 400)}`);
+        return;
+      }
+      assert.equal(code, 0, `the recorder failed:\n${output}`);
+      findings = await verify(out, loadScenario(scenarioFile, { port: String(port) }));
+      if (findings.every((finding) => finding.ok)) break;
+      console.log(`walkthrough attempt ${attempt} of 2 failed the verifier:\n${report(findings)}`);
     }
-    assert.equal(code, 0, `the recorder failed:\n${output}`);
-    const findings = await verify(out, loadScenario(scenarioFile, { port: String(port) }));
     const failed = findings.filter((finding) => !finding.ok).map((finding) => finding.what);
-    assert.deepEqual(failed, [], `verifier findings:\n${findings.map((f) => `${f.ok ? 'ok' : 'FAIL'} ${f.what}`).join('\n')}`);
+    assert.deepEqual(failed, [], `verifier findings:\n${report(findings)}`);
     // The screens were really read: the published message is among the checks that passed.
     assert.ok(findings.some((finding) => finding.ok && finding.what.includes('hello-ci')));
   } finally {
