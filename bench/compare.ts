@@ -8,13 +8,12 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { choosePinning, pinSelf } from './fanout/process-stats.js';
 import { startTarget, type RunningTarget, type TargetName } from './fanout/targets.js';
 import { markdownSection, replaceSection, type Run } from './compare/summary.js';
 import { COMMON_USAGE, defaultArgs, parseCommon } from './suite/args.js';
 import { caseLabel, casesOf, runCase, type Case } from './suite/cases.js';
-import { raiseFileLimit } from './suite/connections.js';
-import { allTables, describeMachine } from './suite/report.js';
+import { prepareRun } from './suite/setup.js';
+import { allTables } from './suite/report.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const DOC = 'docs/BENCHMARKS.md';
@@ -56,21 +55,7 @@ async function main(): Promise<number> {
     process.stderr.write(`bench:compare: ${error}\n\n${usage}`);
     return 2;
   }
-  const pinning = choosePinning(args.pin);
-  const machine = describeMachine(pinning);
-  if (pinning.generatorCpus !== undefined) pinSelf(pinning.generatorCpus);
-  const generatorCpus = pinning.generatorCpus === undefined ? machine.cpus : machine.cpus - 1;
-  const settings = { ...args, workers: args.workers > 0 ? args.workers : Math.max(1, Math.min(4, generatorCpus - 1)) };
-  const limits = settings.kinds.includes('connections') ? raiseFileLimit(settings.connections + 1024) : undefined;
-  if (limits?.broker !== undefined && limits.broker < settings.connections + 1024) {
-    // the machine will not give a process more descriptors: ask for what fits, and say so
-    settings.connections = Math.max(100, limits.broker - 1024);
-    limits.note += `; connections capped at ${settings.connections}`;
-  }
-  process.stdout.write(
-    `machine: ${machine.cpus} CPUs, ${machine.cpuModel}, node ${machine.node}; pinning: ${machine.pinning}; load average ${machine.loadAverage.toFixed(2)}` +
-      `${limits ? `; ${limits.note}` : ''}\n`,
-  );
+  const { pinning, machine, settings, brokerFileLimit } = prepareRun(args, args.pin);
 
   const cases = casesOf(settings);
   const deadline = Date.now() + maxMinutes * 60_000;
@@ -86,7 +71,7 @@ async function main(): Promise<number> {
     let target: RunningTarget | undefined;
     const load = loadavg()[0] ?? 0;
     try {
-      target = await startTarget(name, { pinning, nofile: c.kind === 'connections' ? limits?.broker : undefined });
+      target = await startTarget(name, { pinning, nofile: c.kind === 'connections' ? brokerFileLimit : undefined });
       versions[name] ??= target.description.split(': ')[0]!;
       process.stdout.write(`round ${round}: ${name}: ${caseLabel(c)} … `);
       const result = await runCase(target, c, settings);

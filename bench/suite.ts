@@ -7,12 +7,11 @@
 // takes the other CPUs, and stopped by PID. Prints tables, then one JSON line per result.
 
 import { writeFileSync } from 'node:fs';
-import { choosePinning, pinSelf } from './fanout/process-stats.js';
 import { externalTarget, startTarget, type RunningTarget, type TargetName } from './fanout/targets.js';
 import { COMMON_USAGE, defaultArgs, parseCommon } from './suite/args.js';
 import { caseLabel, casesOf, runCase } from './suite/cases.js';
-import { raiseFileLimit } from './suite/connections.js';
-import { allTables, describeMachine, type Row } from './suite/report.js';
+import { prepareRun } from './suite/setup.js';
+import { allTables, type Row } from './suite/report.js';
 
 const usage = `Usage: npm run bench -- [options]        (node --import tsx bench/suite.ts)
 
@@ -47,25 +46,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const external = port !== undefined;
-  const pinning = choosePinning(args.pin && !external);
-  const machine = describeMachine(pinning);
-  if (pinning.generatorCpus !== undefined) pinSelf(pinning.generatorCpus);
-  const generatorCpus = pinning.generatorCpus === undefined ? machine.cpus : machine.cpus - 1;
-  const settings = { ...args, workers: args.workers > 0 ? args.workers : Math.max(1, Math.min(4, generatorCpus - 1)) };
-  const limits = settings.kinds.includes('connections') ? raiseFileLimit(settings.connections + 1024) : undefined;
-  if (limits?.broker !== undefined && limits.broker < settings.connections + 1024) {
-    // the machine will not give a process more descriptors: ask for what fits, and say so
-    settings.connections = Math.max(100, limits.broker - 1024);
-    limits.note += `; connections capped at ${settings.connections}`;
-  }
-
-  process.stdout.write(
-    `machine: ${machine.cpus} CPUs, ${machine.cpuModel}, node ${machine.node}, ${machine.platform}; pinning: ${machine.pinning}; ` +
-      `load average ${machine.loadAverage.toFixed(2)}${limits ? `; ${limits.note}` : ''}\n`,
-  );
-  if (machine.loadAverage > machine.cpus / 2) {
-    process.stderr.write(`warning: load average ${machine.loadAverage.toFixed(2)} on ${machine.cpus} CPUs: other processes share the cores\n`);
-  }
+  const { pinning, machine, settings, brokerFileLimit } = prepareRun(args, args.pin && !external);
 
   const rows: Row[] = [];
   const lines: string[] = [];
@@ -78,7 +59,7 @@ async function main(): Promise<number> {
         target =
           name === undefined
             ? externalTarget(host, port!, brokerPid)
-            : await startTarget(name, { pinning, profileDir: args.profileDir, nofile: c.kind === 'connections' ? limits?.broker : undefined });
+            : await startTarget(name, { pinning, profileDir: args.profileDir, nofile: c.kind === 'connections' ? brokerFileLimit : undefined });
         process.stdout.write(`${target.name}: ${caseLabel(c)} … `);
         const result = await runCase(target, c, settings);
         process.stdout.write('done\n');
