@@ -160,6 +160,54 @@ export class Broker {
     return { session, present: false }; // [MQTT-3.2.2-2]
   }
 
+  /**
+   * Before a CONNECT is answered on a cluster node with a shared store (Redis): the node that held
+   * the client id hands the session over (it commits it and lets it go), then a resumed session is
+   * read from the store, so the CONNACK says session present [MQTT-3.2.2-3], while a clean start
+   * deletes what the store had [MQTT-3.1.2-4]. Undefined, nothing to wait for, on a single node and
+   * for a session this node holds: their CONNECT path is unchanged.
+   */
+  prepareSession(clientId: string, clean: boolean): Promise<void> | undefined {
+    const persistence = this.persistence;
+    if (persistence === undefined || !persistence.shared || this.sessions.has(clientId)) return undefined;
+    return (async () => {
+      await this.cluster?.handOver?.(clientId, clean);
+      if (this.sessions.has(clientId)) return; // adopted by this node meanwhile
+      if (clean) persistence.deleteStored(clientId);
+      else await persistence.fetchSession(this, clientId);
+    })();
+  }
+
+  /**
+   * Another node takes this client id over (cluster with a shared store): the connection here
+   * closes (0x8E for v5), and a resumed session is committed and let go without being deleted, for
+   * that node to read; a clean start ends it here, will included. Resolves once the store has it.
+   */
+  async handOverSession(clientId: string, clean: boolean): Promise<void> {
+    const channel = this.channels.get(clientId);
+    if (channel !== undefined) {
+      this.options.logger.log('notice', `Client ${clientId} connected to another node, closing old connection.`);
+      channel.takenOver(clean);
+    }
+    if (!clean) this.willTimers.cancel(clientId); // [MQTT-3.1.3-9] it came back in time
+    const session = this.sessions.get(clientId);
+    const persistence = this.persistence;
+    if (session === undefined || persistence === undefined) return;
+    if (clean) {
+      this.endSession(session);
+    } else {
+      this.expiryTimers.cancel(clientId);
+      await persistence.handOver(session);
+      if (this.sessions.get(clientId) !== session) return;
+      for (const subscription of session.subscriptions.values()) this.router.remove(subscription);
+      session.subscriptions.clear();
+      session.clearMessages();
+      this.sessions.delete(clientId);
+      this.cluster?.sessionEnded(clientId);
+    }
+    await persistence.sync();
+  }
+
   /** A connection left: the session waits for its client, or ends now if its expiry is 0. */
   sessionDisconnected(session: Session, now: number): void {
     session.detach(now);

@@ -19,6 +19,11 @@ export interface ClusterPort {
    * over) and its will is kept in the cluster, for another node to send if this one dies.
    */
   clientConnected(clientId: string, clean: boolean, will: Will | undefined, sessionExpiry: number): void;
+  /**
+   * With a shared store, before a CONNECT is answered: the node holding the client id commits its
+   * session and lets it go (or it is found dead); resolves then, or after a bounded wait.
+   */
+  handOver?(clientId: string, clean: boolean): Promise<void>;
   /** The client's will no longer needs a stand-in (sent, cancelled or discarded). */
   willSettled(clientId: string): void;
   /** The session of a client id ended on this node. */

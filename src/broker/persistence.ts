@@ -8,7 +8,7 @@
 
 import type { QoS } from '../protocol/packets.js';
 import { parseSharedFilter } from '../protocol/validate.js';
-import type { Store, StoredMessage, StoredOutgoing, StoredSession, StoredSessionHeader, StoredSubscription } from '../store/port.js';
+import type { LoadedSession, Store, StoredMessage, StoredOutgoing, StoredSession, StoredSessionHeader, StoredSubscription } from '../store/port.js';
 import { Message } from './message.js';
 import { NEVER_EXPIRES, Session, type Outgoing, type SessionCounters, type SessionJournal, type SessionLimits, type Subscription } from './session.js';
 import type { Router } from './router.js';
@@ -28,9 +28,71 @@ export interface RestoreTarget {
 export class Persistence implements SessionJournal {
   constructor(private readonly store: Store) {}
 
+  /**
+   * Something else an acknowledgement waits for besides the store (the cluster's hand-off of
+   * messages to other nodes); set only in a cluster with a shared store.
+   */
+  barrier: (() => Promise<void> | undefined) | undefined = undefined;
+
+  /** True when other brokers share the store (a cluster's Redis store): sessions are read one by one. */
+  get shared(): boolean {
+    return this.store.shared === true;
+  }
+
   /** Resolves when every recorded change is durable; undefined when nothing is pending. */
   sync(): Promise<void> | undefined {
-    return this.store.sync();
+    const stored = this.store.sync();
+    const barrier = this.barrier;
+    if (barrier === undefined) return stored;
+    const handedOff = barrier();
+    if (handedOff === undefined) return stored;
+    return stored === undefined ? handedOff : Promise.all([stored, handedOff]).then(() => undefined);
+  }
+
+  /**
+   * Reads one session from a shared store and puts it back as a disconnected session (its client
+   * is connecting, here or it was adopted from a dead node). Its messages get ids of this process:
+   * each session keeps its own copy of them in the store, so ids never need to match another node's.
+   * Returns the session, or undefined when the store has none (or it had expired).
+   */
+  async fetchSession(target: RestoreTarget, clientId: string): Promise<Session | undefined> {
+    const loaded = await this.store.sessionLoad?.(clientId);
+    return loaded === undefined ? undefined : this.install(target, loaded);
+  }
+
+  /** Reads one session from a shared store without putting it back (see install). */
+  loadStored(clientId: string): Promise<LoadedSession | undefined> {
+    return this.store.sessionLoad?.(clientId) ?? Promise.resolve(undefined);
+  }
+
+  /** Puts back a session read with loadStored, unless this broker has one by that client id already. */
+  install(target: RestoreTarget, loaded: LoadedSession): Session | undefined {
+    if (target.sessions.has(loaded.session.clientId)) return undefined;
+    const messages = new Map<number, Message>();
+    for (const stored of loaded.messages) messages.set(stored.id, toMessage(stored));
+    const session = this.restoreSession(target, loaded.session, messages, Date.now());
+    if (session === undefined) return undefined;
+    // the store copies a message into each entry that refers to it: it is told about each one held
+    for (const message of messages.values()) if (message.storeRefs > 0) this.store.messageAdd(storedMessage(message));
+    return session;
+  }
+
+  /** Forgets the stored session here without deleting it: another node takes it over (shared stores). */
+  async handOver(session: Session): Promise<void> {
+    if (session.journal !== undefined) {
+      for (const entry of session.outgoing()) {
+        if (!entry.stored) continue;
+        entry.stored = false;
+        if (--entry.message.storeRefs === 0) this.store.messageDelete(entry.message.id);
+      }
+      session.journal = undefined;
+    }
+    await this.store.sessionRelease?.(session.clientId);
+  }
+
+  /** Deletes a stored session this node does not hold (a clean start at this node). */
+  deleteStored(clientId: string): void {
+    this.store.sessionDelete(clientId);
   }
 
   retainedChanged(message: Message): void {
@@ -117,12 +179,12 @@ export class Persistence implements SessionJournal {
     }
   }
 
-  private restoreSession(target: RestoreTarget, stored: StoredSession, messages: Map<number, Message>, now: number): void {
+  private restoreSession(target: RestoreTarget, stored: StoredSession, messages: Map<number, Message>, now: number): Session | undefined {
     const disconnectedAt = stored.disconnectedAt === 0 ? now : stored.disconnectedAt;
     const expiresIn = stored.expiryInterval === NEVER_EXPIRES ? Infinity : disconnectedAt + stored.expiryInterval * 1000 - now;
     if (expiresIn <= 0 || target.sessions.has(stored.clientId)) {
       this.store.sessionDelete(stored.clientId);
-      return;
+      return undefined;
     }
     const session = new Session(stored.clientId, stored.protocolVersion, target.sessionLimits(65535, Number.MAX_SAFE_INTEGER), target.stats);
     session.expiryInterval = stored.expiryInterval;
@@ -160,6 +222,7 @@ export class Persistence implements SessionJournal {
     target.sessions.set(session.clientId, session);
     if (stored.disconnectedAt === 0) this.store.sessionSave(header(session));
     if (expiresIn !== Infinity) target.scheduleExpiry(session, expiresIn);
+    return session;
   }
 
   /** Removes a session from the store; its live state stays (it may go on as a clean session). */

@@ -5,7 +5,7 @@
 
 import type { Message } from '../broker/message.js';
 import type { RouteScope, Router, SharedGroup } from '../broker/router.js';
-import { encodeMessageFrame, type GroupRef } from './frame.js';
+import { encodeInboxFrame, encodeMessageFrame, type GroupRef } from './frame.js';
 import { clusterKeys as keys } from './keys.js';
 import type { ClusterStats } from './node.js';
 import type { RedisLink } from './redis-link.js';
@@ -17,8 +17,32 @@ class Peer {
   plain = false;
   groups: GroupRef[] | undefined = undefined;
   frames: Buffer[] = [];
-  constructor(readonly channel: string) {}
+  /** The batch holds a QoS 1/2 message: it goes through the node's inbox (when `inbox` is on). */
+  durable = false;
+  constructor(
+    readonly node: string,
+    readonly channel: string,
+  ) {}
 }
+
+interface Deferred {
+  readonly promise: Promise<void>;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** A day: how long a dead node's inbox waits for a node to adopt its sessions. */
+const INBOX_TTL_MS = 86_400_000;
 
 const sharedKey = (group: string, topicFilter: string): string => `${group}\u0000${topicFilter}`;
 
@@ -28,6 +52,17 @@ export class Forwarder {
   private readonly flushing = new Set<Peer>();
   private seq = 0;
   private flushScheduled = false;
+  /**
+   * Sessions are in Redis: each QoS 1/2 batch is also written to the receiving node's inbox, and
+   * the publishers' acknowledgements wait for that write (barrier()), so a message acknowledged
+   * here survives the death of the node it was sent to.
+   */
+  inbox = false;
+  private batchSeq = 0;
+  /** Resolved once this turn's inbox writes are answered; created by the first QoS 1/2 frame. */
+  private turn: Deferred | undefined;
+  /** The inbox writes Redis has not answered yet. */
+  private handedOff: Promise<void> | undefined;
 
   constructor(
     private readonly table: RouteTable,
@@ -75,6 +110,10 @@ export class Forwarder {
         peer.frames.push(frame);
         this.flushing.add(peer);
       }
+      if (this.inbox && message.qos > 0) {
+        for (let i = 0; i < remote; i++) targets[i]!.durable = true;
+        this.turn ??= deferred();
+      }
       this.stats.forwardedMessages += remote;
       this.scheduleFlush();
     }
@@ -84,7 +123,7 @@ export class Forwarder {
 
   private peer(node: string, seq: number): Peer {
     let peer = this.peers.get(node);
-    if (peer === undefined) this.peers.set(node, (peer = new Peer(keys.data(node))));
+    if (peer === undefined) this.peers.set(node, (peer = new Peer(node, keys.data(node))));
     if (peer.mark !== seq) {
       peer.mark = seq;
       peer.plain = false;
@@ -103,14 +142,41 @@ export class Forwarder {
   /** One Redis command per destination node for everything routed this turn (auto-pipelined together). */
   flush(): void {
     this.flushScheduled = false;
+    const writes: Promise<unknown>[] = [];
     for (const peer of this.flushing) {
       const frames = peer.frames;
       peer.frames = [];
-      const data = frames.length === 1 ? frames[0]! : Buffer.concat(frames);
       this.stats.forwardedBatches++;
-      this.send(peer.channel, data);
+      if (peer.durable) {
+        peer.durable = false;
+        const field = `${this.id}:${++this.batchSeq}`;
+        frames.unshift(encodeInboxFrame(field));
+        const data = Buffer.concat(frames);
+        const inbox = keys.inbox(peer.node);
+        writes.push(this.link.commands.hset(inbox, field, data));
+        this.link.commands.pexpire(inbox, INBOX_TTL_MS).catch(() => undefined);
+        this.send(peer.channel, data);
+        continue;
+      }
+      this.send(peer.channel, frames.length === 1 ? frames[0]! : Buffer.concat(frames));
     }
     this.flushing.clear();
+    const turn = this.turn;
+    if (turn === undefined) return;
+    this.turn = undefined;
+    // handed off in order: this turn counts once the earlier turns' writes are answered too
+    const done = Promise.all([this.handedOff?.catch(() => undefined), ...writes]).then(() => undefined);
+    this.handedOff = done;
+    const settled = (): void => {
+      if (this.handedOff === done) this.handedOff = undefined;
+    };
+    done.then(turn.resolve, turn.reject);
+    done.then(settled, settled);
+  }
+
+  /** What a QoS 1/2 acknowledgement waits for: the inbox writes of this turn and those before. */
+  barrier(): Promise<void> | undefined {
+    return this.turn?.promise ?? this.handedOff;
   }
 
   send(channel: string, data: Buffer): void {

@@ -11,7 +11,7 @@ import { PropertyContext, propertiesSize, readProperties, writeProperties } from
 import { varIntSize } from '../protocol/wire.js';
 import { Message } from '../broker/message.js';
 
-export const FrameKind = { message: 1, takeover: 2 } as const;
+export const FrameKind = { message: 1, takeover: 2, handOver: 3, handedOver: 4, inbox: 5 } as const;
 
 /** One shared-subscription group a frame is for: the receiving node delivers to one of its members. */
 export interface GroupRef {
@@ -33,7 +33,27 @@ export interface TakeoverFrame {
   readonly clean: boolean;
 }
 
-export type Frame = MessageFrame | TakeoverFrame;
+/** Asks the node holding a client id to let its session go (shared store): node `from` takes it. */
+export interface HandOverFrame {
+  readonly kind: typeof FrameKind.handOver;
+  readonly clientId: string;
+  readonly clean: boolean;
+  readonly from: string;
+}
+
+/** The answer: the session of the client id is in the store and no longer held by the sender. */
+export interface HandedOverFrame {
+  readonly kind: typeof FrameKind.handedOver;
+  readonly clientId: string;
+}
+
+/** Opens a batch kept in the receiver's inbox (QoS 1/2 messages): the field to delete once stored. */
+export interface InboxFrame {
+  readonly kind: typeof FrameKind.inbox;
+  readonly field: string;
+}
+
+export type Frame = MessageFrame | TakeoverFrame | HandOverFrame | HandedOverFrame | InboxFrame;
 
 const FLAG_RETAIN = 0x04;
 const FLAG_PLAIN = 0x08;
@@ -86,6 +106,22 @@ export function encodeTakeoverFrame(clientId: string, clean: boolean): Buffer {
   return buf;
 }
 
+/** A frame of strings only (hand-over, its answer, inbox): kind, a flag byte, then the strings. */
+function encodeTextFrame(kind: number, flag: number, texts: readonly string[]): Buffer {
+  let size = 4 + 1 + 1;
+  for (const text of texts) size += strSize(text);
+  const buf = Buffer.allocUnsafe(size);
+  let pos = buf.writeUInt32BE(size - 4, 0);
+  pos = buf.writeUInt8(kind, pos);
+  pos = buf.writeUInt8(flag, pos);
+  for (const text of texts) pos = writeStr(buf, pos, text);
+  return buf;
+}
+
+export const encodeHandOverFrame = (clientId: string, clean: boolean, from: string): Buffer => encodeTextFrame(FrameKind.handOver, clean ? 1 : 0, [clientId, from]);
+export const encodeHandedOverFrame = (clientId: string): Buffer => encodeTextFrame(FrameKind.handedOver, 0, [clientId]);
+export const encodeInboxFrame = (field: string): Buffer => encodeTextFrame(FrameKind.inbox, 0, [field]);
+
 /**
  * Calls onFrame for each frame of a batch. A damaged batch (another program writing to the channel)
  * stops at the first bad frame and returns its error text; nothing throws.
@@ -116,6 +152,18 @@ function readFrame(r: PacketReader): Frame {
   if (kind === FrameKind.takeover) {
     const clean = r.u8('clean') === 1;
     return { kind, clientId: r.utf8('client id'), clean };
+  }
+  if (kind === FrameKind.handOver) {
+    const clean = r.u8('clean') === 1;
+    return { kind, clientId: r.utf8('client id'), clean, from: r.utf8('node') };
+  }
+  if (kind === FrameKind.handedOver) {
+    r.u8('flags');
+    return { kind, clientId: r.utf8('client id') };
+  }
+  if (kind === FrameKind.inbox) {
+    r.u8('flags');
+    return { kind, field: r.utf8('field') };
   }
   if (kind !== FrameKind.message) return r.malformed(`unknown frame kind ${kind}`);
   const flags = r.u8('flags');

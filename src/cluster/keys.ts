@@ -22,6 +22,11 @@ export const clusterKeys = {
   sessions: (node: string): string => `culex:{node:${node}}:sessions`,
   /** STRING lock: the node elected to clean up after a dead node. */
   reaper: (node: string): string => `culex:{node:${node}}:reaper`,
+  /**
+   * HASH "origin-node:seq" → batch: QoS 1/2 batches sent to the node and not yet stored by it (only
+   * with sessions in Redis), for the node that adopts its sessions should it die. TTL one day.
+   */
+  inbox: (node: string): string => `culex:{node:${node}}:inbox`,
   /** The node's data channel (sharded on a Redis Cluster): message and takeover frames for it. */
   data: (node: string): string => `culex:{node:${node}}:data`,
 } as const;
@@ -33,3 +38,5 @@ export const SEQ_FIELD = '#seq';
 export const CLAIM_CLIENT = "local old = redis.call('HGET', KEYS[1], ARGV[1]); redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]); return old";
 /** Frees a client id only if the given node still holds it. */
 export const RELEASE_CLIENT = "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0";
+/** Moves a client id from a dead node to the adopting one, only if the dead node still holds it. */
+export const ADOPT_CLIENT = "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) return 1 end return 0";

@@ -74,18 +74,21 @@ export class Liveness {
       scheduled++;
       this.pendingWills.schedule(`${dead}\u0000${clientId}`, will.delay * 1000, () => {
         void (async () => {
-          // the client came back on another node in time: no will [MQTT-3.1.3-9]
-          if ((await commands.hget(keys.clients, clientId)) !== dead) return;
+          // the client came back in time (on another node, or here to its adopted session): no will [MQTT-3.1.3-9]
+          const holder = await commands.hget(keys.clients, clientId);
+          if (holder !== dead && (holder !== node.id || node.broker.channels.has(clientId))) return;
           await commands.eval(RELEASE_CLIENT, 1, keys.clients, clientId, dead);
           node.publishOrphanWill(will.message);
         })().catch(() => undefined);
       });
     }
+    // persistent sessions kept in Redis live on here until their clients come back
+    const adopted = await node.adoptSessions(dead, sessions);
     for (const clientId of sessions) if (wills[clientId] === undefined) await commands.eval(RELEASE_CLIENT, 1, keys.clients, clientId, dead);
     await commands.del(keys.routes(dead), keys.wills(dead), keys.sessions(dead));
     await commands.hdel(keys.nodes, dead);
     await commands.publish(keys.routeChanges, JSON.stringify({ node: dead, gone: true }));
     node.table.removeNode(dead);
-    node.logger.log('notice', `Cluster: node ${dead} stopped heartbeating; node ${node.id} removed its routes and handles the wills of its clients (${scheduled}).`);
+    node.logger.log('notice', `Cluster: node ${dead} stopped heartbeating; node ${node.id} removed its routes, adopted ${adopted} persistent sessions and handles the wills of its clients (${scheduled}).`);
   }
 }

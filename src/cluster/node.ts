@@ -16,6 +16,8 @@ import { CLAIM_CLIENT, RELEASE_CLIENT, SEQ_FIELD, clusterKeys as keys } from './
 import { Liveness } from './liveness.js';
 import { RedisLink } from './redis-link.js';
 import { Forwarder } from './forwarder.js';
+import { SessionMoves } from './session-moves.js';
+import { RedisStore } from '../store/redis.js';
 import { LocalRoutes, RouteTable } from './route-table.js';
 
 export interface ClusterNodeOptions {
@@ -50,6 +52,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
   readonly link: RedisLink;
   private readonly local = new LocalRoutes();
   private readonly forwarder: Forwarder;
+  private readonly moves: SessionMoves;
   private readonly wills = new Map<string, Buffer>();
   private readonly liveness: Liveness;
   private readonly dataChannel: string;
@@ -71,6 +74,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
     });
     this.liveness = new Liveness(this, options.heartbeatMs ?? 2000);
     this.forwarder = new Forwarder(this.table, this.id, broker.router, this.link, this.stats);
+    this.moves = new SessionMoves(this, options.heartbeatMs ?? 2000);
   }
 
   /** Connects to Redis and joins; throws with a clear reason when Redis cannot be reached or the id is taken. */
@@ -89,6 +93,13 @@ export class ClusterNode implements ClusterPort, RouteListener {
     await node.link.subscribe(node.dataChannel, [keys.routeChanges, keys.retainedChanges]);
     broker.cluster = node;
     broker.router.listener = node;
+    const persistence = broker.persistence;
+    if (persistence?.shared === true) {
+      // sessions in Redis: QoS 1/2 batches for other nodes go through their inboxes, and a
+      // publisher is acknowledged once its message is there (see session-moves.ts)
+      node.forwarder.inbox = true;
+      persistence.barrier = () => node.forwarder.barrier();
+    }
     await node.resync();
     node.liveness.start();
     broker.options.logger.log('notice', `Cluster: node ${node.id} joined through Redis at ${where}${node.link.sharded ? ' (Redis Cluster, sharded pub/sub)' : ''}.`);
@@ -103,18 +114,53 @@ export class ClusterNode implements ClusterPort, RouteListener {
     return this.forwarder.route(message, now);
   }
 
+  /** Sends bytes on another node's data channel. */
+  send(channel: string, data: Buffer): void {
+    this.forwarder.send(channel, data);
+  }
+
+  handOver(clientId: string, clean: boolean): Promise<void> {
+    return this.moves.take(clientId, clean);
+  }
+
+  /** A dead node leaves the route table, here and (gone) on every node. */
+  dropNode(dead: string): void {
+    this.table.removeNode(dead);
+    this.link.commands.publish(keys.routeChanges, JSON.stringify({ node: dead, gone: true })).catch(() => undefined);
+  }
+
+  /** Adopts a dead node's persistent sessions (liveness.ts, when this node cleans up after it). */
+  adoptSessions(dead: string, clientIds: readonly string[]): Promise<number> {
+    return this.broker.persistence?.shared === true ? this.moves.adopt(dead, clientIds) : Promise.resolve(0);
+  }
+
   // ---- what other nodes send -----------------------------------------------------------------
 
   private onRedisMessage(channel: string, data: Buffer): void {
     if (channel === this.dataChannel) {
       this.stats.receivedBatches++;
-      const error = decodeFrames(data, (frame) => this.onFrame(frame));
+      let inboxField: string | undefined;
+      const error = decodeFrames(data, (frame) => {
+        if (frame.kind === FrameKind.inbox) inboxField = frame.field;
+        else this.onFrame(frame);
+      });
       if (error !== undefined) this.badFrame(`data channel: ${error}`);
+      if (inboxField !== undefined) this.stored(inboxField);
     } else if (channel === keys.routeChanges) {
       this.onRouteChange(data.toString('utf8'));
     } else if (channel === keys.retainedChanges) {
       this.onRetainedChange(data);
     }
+  }
+
+  /**
+   * The batch's messages are in this node's sessions: its inbox copy goes in the same commit as
+   * they (one MULTI on a single server), so a node dying in between cannot leave a copy behind
+   * that the adopting node would deliver a second time.
+   */
+  private stored(field: string): void {
+    const store = this.broker.options.store;
+    if (store instanceof RedisStore) store.alsoCommit(['hdel', keys.inbox(this.id), field]);
   }
 
   private onFrame(frame: Frame): void {
@@ -123,6 +169,9 @@ export class ClusterNode implements ClusterPort, RouteListener {
       this.broker.takenOverRemotely(frame.clientId, frame.clean);
       return;
     }
+    if (frame.kind === FrameKind.handOver) return this.moves.onRequest(frame);
+    if (frame.kind === FrameKind.handedOver) return this.moves.onAnswer(frame.clientId);
+    if (frame.kind === FrameKind.inbox) return;
     this.stats.receivedMessages++;
     const now = Date.now();
     const message = frame.message;

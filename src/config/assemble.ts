@@ -141,7 +141,7 @@ export async function assemble(config: CulexConfig, overrides: AssembleOverrides
   const passwordFiles = reloadables.filter((reloadable) => reloadable instanceof PasswordFile).length;
   const reauthenticateOnReload = passwordFiles > 0 || !config.allowAnonymous;
 
-  const store = openStore(config, overrides, logger);
+  const store = await openStore(config, overrides, logger);
   const culex = createBroker({ ...config.limits, authenticator, authorizer, controlHandlers, logger, ...(store === undefined ? {} : { store }) });
   const destinations = logger instanceof DestinationLogger ? logger : undefined;
   for (const sink of destinations?.sinks ?? []) if (sink instanceof TopicSink) sink.attach(culex.broker);
@@ -224,14 +224,43 @@ async function joinCluster(culex: Culex, config: CulexConfig, overrides: Assembl
   logger.log('debug', `Cluster node id ${nodeId}.`);
 }
 
-/** The SQLite store when persistence is on; throws (naming the file) when it cannot be used. */
-function openStore(config: CulexConfig, overrides: AssembleOverrides, logger: Logger): Store | undefined {
+/**
+ * The store when persistence is on: the SQLite file, or on a cluster node the cluster's Redis,
+ * where every node finds every persistent session; throws (naming the file or Redis) when it
+ * cannot be used.
+ */
+async function openStore(config: CulexConfig, overrides: AssembleOverrides, logger: Logger): Promise<Store | undefined> {
   const location = overrides.persistenceLocation ?? (config.persistence ? (config.persistenceLocation ?? '') : undefined);
   if (location === undefined) return undefined;
+  const cluster = overrides.cluster ?? config.cluster;
+  if (cluster !== undefined) return openRedisStore(cluster, logger);
   const file = join(location, config.persistenceFile ?? defaultPersistenceFile);
   const store = SqliteStore.open({ file, onError: (error) => logger.log('error', `Error: persistence file ${file}: ${error.message}`) });
   logger.log('notice', `Persistence file ${file} (SQLite, WAL, synchronous=FULL).`);
   return store;
+}
+
+/** Sessions in the cluster's Redis (docs/CLUSTER.md); ioredis is loaded only on a cluster node. */
+async function openRedisStore(url: string, logger: Logger): Promise<Store> {
+  const { parseClusterUrl } = await import('../cluster/cluster-url.js');
+  const parsed = parseClusterUrl(url);
+  if (typeof parsed === 'string') throw new Error(parsed);
+  const { redisClient } = await import('../cluster/redis-link.js');
+  const { RedisStore } = await import('../store/redis.js');
+  const where = parsed.endpoints.map((e) => `${e.host}:${e.port}`).join(',');
+  const client = redisClient(parsed);
+  client.on('error', () => {}); // a lost connection shows as failed commits, logged by the store
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([client.connect(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('no answer within 10000 ms')), 10_000)))]);
+  } catch (error) {
+    client.disconnect();
+    throw new Error(`cannot reach Redis at ${where} for the session store: ${error instanceof Error ? error.message : String(error)}`);
+  } finally {
+    clearTimeout(timer);
+  }
+  logger.log('notice', `Persistence: sessions in Redis at ${where}, shared by the cluster (no persistence file on a cluster node).`);
+  return new RedisStore(client, { onError: (error) => logger.log('error', `Error: session store in Redis at ${where}: ${error.message}`) });
 }
 
 /** No listener configured: Mosquitto 2's local-only mode (or the -p/--host ports). */

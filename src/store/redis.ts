@@ -2,9 +2,9 @@
 // through ioredis), so that a client whose node dies or that connects through another node finds
 // its session there (docs/CLUSTER.md, "Sessions in Redis").
 //
-// Deltas are grouped per session and committed at the end of the event-loop turn: one MULTI per
-// session (its keys share a hash tag, so one slot on a Redis Cluster), all sent together in one
-// pipelined write; sync() resolves once Redis has answered every MULTI, so the broker acknowledges
+// Deltas are grouped per session and committed at the end of the event-loop turn: one MULTI for
+// the whole commit on a single server, one MULTI per session on a Redis Cluster (a session's keys
+// share a hash tag, so one slot), all sent together in one pipelined write; sync() resolves once Redis has answered every MULTI, so the broker acknowledges
 // a QoS 1/2 PUBLISH only when the outgoing entries it made are in Redis. Whether Redis itself
 // survives a crash is Redis's setting: appendonly yes with appendfsync everysec or always.
 //
@@ -30,7 +30,7 @@ export interface RedisStoreOptions {
   readonly onError?: (error: Error) => void;
 }
 
-type Command = [name: string, ...args: (string | number | Buffer)[]];
+export type Command = [name: string, ...args: (string | number | Buffer)[]];
 
 /** An outgoing entry's pending change: its new content or null (delete), and whether Redis has it. */
 interface PendingEntry {
@@ -51,6 +51,10 @@ export class RedisStore implements Store {
   readonly durable = true;
   readonly shared = true;
   private pending = new Map<string, PendingSession>();
+  /** Commands of other modules to commit with the sessions' changes (alsoCommit). */
+  private extra: Command[] = [];
+  /** A Redis Cluster: one MULTI per session (its slot); a single server: one MULTI for the commit. */
+  private readonly sharded: boolean;
   /** Messages referenced by outgoing entries (messageAdd → messageDelete), to copy into each entry. */
   private readonly messages = new Map<number, StoredMessage>();
   /** Epoch ms when each disconnected session recorded here expires (its keys get this TTL). */
@@ -64,7 +68,20 @@ export class RedisStore implements Store {
   constructor(
     readonly client: Redis | Cluster,
     private readonly options: RedisStoreOptions = {},
-  ) {}
+  ) {
+    this.sharded = typeof (client as Cluster).nodes === 'function';
+  }
+
+  /**
+   * A command to commit with the changes recorded so far (the cluster deletes the inbox copy of a
+   * batch it has stored): on a single server in the same MULTI, so both happen or neither does; on
+   * a Redis Cluster in the same pipeline, after them. The commands given must share one slot.
+   */
+  alsoCommit(command: Command): void {
+    if (this.closed) return;
+    this.extra.push(command);
+    this.schedule();
+  }
 
   load(): Promise<StoredState> {
     // shared: sessions are read one by one when their clients connect (sessionLoad)
@@ -201,11 +218,14 @@ export class RedisStore implements Store {
   private session(clientId: string): PendingSession {
     let p = this.pending.get(clientId);
     if (p === undefined) this.pending.set(clientId, (p = { keys: sessionKeys(clientId), commands: [], outgoing: new Map() }));
-    if (this.timer === undefined && !this.closed) {
-      const delay = this.options.commitDelayMs ?? 0;
-      this.timer = delay > 0 ? setTimeout(() => this.commit(), delay) : setImmediate(() => this.commit());
-    }
+    this.schedule();
     return p;
+  }
+
+  private schedule(): void {
+    if (this.timer !== undefined || this.closed) return;
+    const delay = this.options.commitDelayMs ?? 0;
+    this.timer = delay > 0 ? setTimeout(() => this.commit(), delay) : setImmediate(() => this.commit());
   }
 
   /** The commands of one session's commit: recorded order, then outgoing entries, then its TTL. */
@@ -236,15 +256,22 @@ export class RedisStore implements Store {
       this.timer = undefined;
     }
     const pending = this.pending;
+    const extra = this.extra;
     const waiter = this.waiter;
     this.pending = new Map();
+    this.extra = [];
     this.waiter = undefined;
     const transactions: Promise<unknown>[] = [];
+    const single: Command[] = [];
     for (const [clientId, p] of pending) {
       const commands = this.commandsOf(clientId, p);
       if (commands.length === 0) continue;
-      transactions.push(this.client.multi(commands).exec().then(failedCommand));
+      if (this.sharded) transactions.push(this.client.multi(commands).exec().then(failedCommand));
+      else single.push(...commands);
     }
+    if (this.sharded && extra.length > 0) transactions.push(this.client.multi(extra).exec().then(failedCommand));
+    else single.push(...extra);
+    if (single.length > 0) transactions.push(this.client.multi(single).exec().then(failedCommand));
     const previous = this.inflight;
     // commits settle in order, so "the last commit answered" means "everything recorded so far"
     const done = Promise.all([previous?.catch(() => undefined), ...transactions]).then(() => undefined);

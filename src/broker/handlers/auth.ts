@@ -13,7 +13,7 @@ type AuthDone = Extract<AuthStep, { done: true }>;
 export interface AuthExchange {
   readonly authenticator: EnhancedAuthenticator;
   state: unknown;
-  readonly finish: (step: AuthDone) => void;
+  readonly finish: (step: AuthDone) => void | Promise<void>;
 }
 
 /**
@@ -21,7 +21,7 @@ export interface AuthExchange {
  * carrying the method [MQTT-4.12.0-5], and the channel waits for its answer; a final step ends it.
  */
 export function runAuthStep(channel: Channel, exchange: AuthExchange, result: AuthStep | Promise<AuthStep>): void | Promise<void> {
-  const apply = (step: AuthStep): void => {
+  const apply = (step: AuthStep): void | Promise<void> => {
     if (channel.state === 'closed') return;
     if (!step.done) {
       exchange.state = step.state;
@@ -31,10 +31,10 @@ export function runAuthStep(channel: Channel, exchange: AuthExchange, result: Au
       return;
     }
     channel.authExchange = undefined;
-    exchange.finish(step);
+    return exchange.finish(step); // a cluster node may read the session before answering
   };
   if (result instanceof Promise) return result.then(apply);
-  apply(result);
+  return apply(result);
 }
 
 export function handleAuth(channel: Channel, packet: AuthPacket): void | Promise<void> {

@@ -73,19 +73,19 @@ export function handleConnect(channel: Channel, packet: ConnectPacket): void | P
     listener: channel.link.listener,
     connect: packet,
   });
-  const finish = (outcome: AuthenticateResult): void => {
+  const finish = (outcome: AuthenticateResult): void | Promise<void> => {
     if (channel.state !== 'awaiting-connect') return; // the client went away during the check
     if (outcome.reasonCode !== ReasonCode.Success) {
       channel.clientId = clientId;
       channel.broker.options.logger.log('notice', `Client ${clientId} disconnected, not authorised.`);
       return refuseConnect(channel, outcome.reasonCode, 'not authorised', true);
     }
-    acceptConnect(channel, packet, clientId, outcome.username ?? packet.username, keepalive, { assignedClientId, serverKeepAlive });
     // Kept for Broker.reauthenticate; the password is copied so it pins no socket buffer, the will is not needed.
     channel.credentials = { ...packet, clientId, will: undefined, password: packet.password === undefined ? undefined : Buffer.from(packet.password) };
+    return acceptConnect(channel, packet, clientId, outcome.username ?? packet.username, keepalive, { assignedClientId, serverKeepAlive });
   };
   if (result instanceof Promise) return result.then(finish);
-  finish(result);
+  return finish(result);
 }
 
 interface ConnackExtras {
@@ -115,13 +115,31 @@ function authenticateEnhanced(channel: Channel, packet: ConnectPacket, clientId:
         return refuseConnect(channel, step.reasonCode, 'not authorised', true); // [MQTT-4.12.0-4]
       }
       // [MQTT-4.12.0-5] the successful CONNACK carries the method
-      acceptConnect(channel, packet, clientId, step.username ?? packet.username, keepalive, { ...extras, authenticationMethod: method, authenticationData: step.authenticationData });
+      return acceptConnect(channel, packet, clientId, step.username ?? packet.username, keepalive, { ...extras, authenticationMethod: method, authenticationData: step.authenticationData });
     },
   };
   return runAuthStep(channel, exchange, authenticator.start({ clientId, username: packet.username, authenticationData: packet.properties?.authenticationData }));
 }
 
-function acceptConnect(channel: Channel, packet: ConnectPacket, clientId: string, username: string | undefined, keepalive: number, extras: ConnackExtras): void {
+/**
+ * A cluster node with a shared store first has the session handed over by the node that held it
+ * and reads it (Broker.prepareSession); everywhere else the CONNECT is answered at once.
+ */
+function acceptConnect(channel: Channel, packet: ConnectPacket, clientId: string, username: string | undefined, keepalive: number, extras: ConnackExtras): void | Promise<void> {
+  const preparing = channel.broker.prepareSession(clientId, packet.clean);
+  if (preparing === undefined) return openConnection(channel, packet, clientId, username, keepalive, extras);
+  return preparing.then(
+    () => {
+      if (channel.state === 'awaiting-connect') openConnection(channel, packet, clientId, username, keepalive, extras);
+    },
+    (error: unknown) => {
+      channel.clientId = clientId;
+      if (channel.state === 'awaiting-connect') refuseConnect(channel, ReasonCode.ServerUnavailable, `its session could not be read: ${error instanceof Error ? error.message : String(error)}`);
+    },
+  );
+}
+
+function openConnection(channel: Channel, packet: ConnectPacket, clientId: string, username: string | undefined, keepalive: number, extras: ConnackExtras): void {
   const broker = channel.broker;
   const options = broker.options;
   const v5 = packet.protocolVersion === 5;

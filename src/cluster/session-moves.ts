@@ -1,0 +1,161 @@
+// Persistent sessions moving between nodes, when the cluster keeps them in Redis (the Redis store):
+//  - hand-over: before a node answers a CONNECT for a client id another node holds, it asks that
+//    node to commit the session and let it go, and waits for the answer; a node that does not
+//    answer is dead, and the node cleaning up after it adopts the session meanwhile;
+//  - adoption: the node cleaning up after a dead node takes its persistent sessions from Redis, so
+//    their subscriptions stay routed and messages keep queueing until their clients come back;
+//  - inbox replay: QoS 1/2 batches sent to the dead node that it never confirmed are delivered to
+//    the adopted sessions, so nothing a publisher had acknowledged is lost with the node.
+// See docs/CLUSTER.md, "Sessions in Redis".
+
+import { Router } from '../broker/router.js';
+import type { Session } from '../broker/session.js';
+import type { LoadedSession } from '../store/port.js';
+import { FrameKind, decodeFrames, encodeHandOverFrame, encodeHandedOverFrame, type HandOverFrame } from './frame.js';
+import { ADOPT_CLIENT, RELEASE_CLIENT, clusterKeys as keys } from './keys.js';
+import type { ClusterNode } from './node.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
+
+export class SessionMoves {
+  /** Hand-overs this node waits for, by client id. */
+  private readonly waiting = new Map<string, () => void>();
+  /** Client ids being adopted and the moment their sessions are in place: a hand-over request waits for it. */
+  private installing: { readonly ids: Set<string>; readonly done: Promise<void> } | undefined;
+
+  constructor(
+    private readonly node: ClusterNode,
+    private readonly heartbeatMs: number,
+  ) {}
+
+  /**
+   * Before a CONNECT is answered: the node holding the client id lets its session go. Bounded: a
+   * holder that does not answer within three heartbeats is dead, and the wait for the node that
+   * cleans up after it to adopt or free the id ends after eight heartbeats in all.
+   */
+  async take(clientId: string, clean: boolean): Promise<void> {
+    const { link, id } = this.node;
+    const deadline = Date.now() + this.heartbeatMs * 8;
+    for (let round = 0; round < 3 && link.isUp; round++) {
+      const holder = await link.commands.hget(keys.clients, clientId);
+      if (holder === null || holder === id) return;
+      if (await this.ask(holder, clientId, clean, Math.min(this.heartbeatMs * 3, Math.max(0, deadline - Date.now())))) return;
+      while (Date.now() < deadline && (await link.commands.hget(keys.clients, clientId)) === holder) await sleep(this.heartbeatMs / 4);
+      if (Date.now() >= deadline) {
+        this.node.logger.log('warning', `Cluster: node ${holder} did not hand over the session of ${clientId}; reading it from Redis as it is.`);
+        return;
+      }
+    }
+  }
+
+  private ask(holder: string, clientId: string, clean: boolean, ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(clientId);
+        resolve(false);
+      }, ms);
+      this.waiting.set(clientId, () => {
+        clearTimeout(timer);
+        this.waiting.delete(clientId);
+        resolve(true);
+      });
+      this.node.send(keys.data(holder), encodeHandOverFrame(clientId, clean, this.node.id));
+    });
+  }
+
+  /** Another node takes a client id: its session is committed and let go, then that node is told. */
+  onRequest(frame: HandOverFrame): void {
+    this.node.stats.takeovers++;
+    const broker = this.node.broker;
+    const installing = this.installing;
+    const adopted = installing?.ids.has(frame.clientId) === true ? installing.done : Promise.resolve();
+    adopted
+      .then(() => broker.handOverSession(frame.clientId, frame.clean))
+      .catch((error: unknown) => this.node.logger.log('warning', `Cluster: handing over the session of ${frame.clientId} failed: ${error instanceof Error ? error.message : String(error)}.`))
+      .finally(() => this.node.send(keys.data(frame.from), encodeHandedOverFrame(frame.clientId)));
+  }
+
+  onAnswer(clientId: string): void {
+    this.waiting.get(clientId)?.();
+  }
+
+  /**
+   * Takes over the persistent sessions of a dead node (those whose client has not connected
+   * elsewhere), then delivers to them what its inbox holds. The sessions are read first and put
+   * in place in one event-loop turn together with the dead node's removal from the route table
+   * (gone, published before this node's new routes): no node routes a message to both the dead
+   * node's inbox and the adopted sessions, nor to neither. Returns how many were adopted.
+   */
+  async adopt(dead: string, clientIds: readonly string[]): Promise<number> {
+    const { link, broker, id } = this.node;
+    const persistence = broker.persistence;
+    const commands = link.commands;
+    const loaded: LoadedSession[] = [];
+    const ids = new Set<string>();
+    let installed!: () => void;
+    this.installing = { ids, done: new Promise<void>((resolve) => (installed = resolve)) };
+    const adopted: Session[] = [];
+    try {
+      for (const clientId of clientIds) {
+        if ((await commands.eval(ADOPT_CLIENT, 1, keys.clients, clientId, dead, id)) !== 1) continue;
+        ids.add(clientId);
+        const stored = await persistence?.loadStored(clientId);
+        if (stored === undefined) await commands.eval(RELEASE_CLIENT, 1, keys.clients, clientId, id);
+        else loaded.push(stored);
+      }
+      for (const stored of loaded) {
+        const session = persistence?.install(broker, stored);
+        if (session !== undefined) adopted.push(session);
+      }
+      this.node.dropNode(dead);
+    } finally {
+      this.installing = undefined;
+      installed();
+    }
+    for (const session of adopted) commands.sadd(keys.sessions(id), session.clientId).catch(() => undefined);
+    if (adopted.length > 0) await this.replayInbox(dead, adopted);
+    else await commands.del(keys.inbox(dead));
+    return adopted.length;
+  }
+
+  /**
+   * Delivers the batches other nodes left in the dead node's inbox to the adopted sessions only,
+   * through a router that holds just their subscriptions (the same matching, QoS, No Local and
+   * shared-group rules). Read twice: once now, once after a heartbeat for batches that were on
+   * their way while the route table changed; then the inbox is deleted.
+   */
+  private async replayInbox(dead: string, sessions: readonly Session[]): Promise<void> {
+    const commands = this.node.link.commands;
+    const router = new Router(() => true);
+    for (const session of sessions) {
+      session.routeMark = -1; // the scratch mark of the cluster-wide router must not match this one's
+      for (const subscription of session.subscriptions.values()) router.add(subscription);
+    }
+    const seen = new Set<string>();
+    const replay = (batches: Record<string, Buffer>): void => {
+      const now = Date.now();
+      const fields = Object.keys(batches).filter((field) => !seen.has(field)).sort(byOriginThenSeq);
+      for (const field of fields) {
+        seen.add(field);
+        decodeFrames(batches[field]!, (frame) => {
+          if (frame.kind !== FrameKind.message || frame.message.isExpired(now)) return; // [MQTT-3.3.2-5]
+          const groups = frame.groups;
+          router.publish(frame.message, now, { plain: frame.plain, sharedAllowed: (g) => groups.some((ref) => ref.group === g.group && ref.topicFilter === g.topicFilter) });
+        });
+      }
+    };
+    replay(await commands.hgetallBuffer(keys.inbox(dead)));
+    await sleep(this.heartbeatMs);
+    replay(await commands.hgetallBuffer(keys.inbox(dead)));
+    await commands.del(keys.inbox(dead));
+    if (seen.size > 0) this.node.logger.log('notice', `Cluster: delivered ${seen.size} batches left for node ${dead} to its ${sessions.length} adopted sessions.`);
+  }
+}
+
+/** Inbox fields are "origin-node:seq": per origin in sequence order, so per-publisher order holds. */
+function byOriginThenSeq(a: string, b: string): number {
+  const i = a.lastIndexOf(':');
+  const j = b.lastIndexOf(':');
+  const origin = a.slice(0, i).localeCompare(b.slice(0, j));
+  return origin !== 0 ? origin : Number(a.slice(i + 1)) - Number(b.slice(j + 1));
+}
