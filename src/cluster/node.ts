@@ -11,12 +11,14 @@ import type { RouteListener, RouteScope } from '../broker/router.js';
 import { NEVER_EXPIRES } from '../broker/session.js';
 import type { Will } from '../protocol/packets.js';
 import type { ClusterUrl } from './cluster-url.js';
-import { FrameKind, decodeFrames, encodeMessageFrame, encodeTakeoverFrame, encodeWill, type Frame } from './frame.js';
+import { FrameKind, decodeFrames, encodeTakeoverFrame, encodeWill, type Frame } from './frame.js';
 import { CLAIM_CLIENT, RELEASE_CLIENT, SEQ_FIELD, clusterKeys as keys } from './keys.js';
 import { Liveness } from './liveness.js';
 import { RedisLink } from './redis-link.js';
 import { Forwarder } from './forwarder.js';
 import { SessionMoves } from './session-moves.js';
+import { RetainedShare } from './retained-share.js';
+import { clusterSysTopics, nodeStatus } from './node-figures.js';
 import { RedisStore } from '../store/redis.js';
 import { LocalRoutes, RouteTable } from './route-table.js';
 
@@ -53,6 +55,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
   private readonly local = new LocalRoutes();
   private readonly forwarder: Forwarder;
   private readonly moves: SessionMoves;
+  private readonly retained: RetainedShare;
   private readonly wills = new Map<string, Buffer>();
   private readonly liveness: Liveness;
   private readonly dataChannel: string;
@@ -75,6 +78,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
     this.liveness = new Liveness(this, options.heartbeatMs ?? 2000);
     this.forwarder = new Forwarder(this.table, this.id, broker.router, this.link, this.stats);
     this.moves = new SessionMoves(this, options.heartbeatMs ?? 2000);
+    this.retained = new RetainedShare(this);
   }
 
   /** Connects to Redis and joins; throws with a clear reason when Redis cannot be reached or the id is taken. */
@@ -126,7 +130,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
   /** A dead node leaves the route table, here and (gone) on every node. */
   dropNode(dead: string): void {
     this.table.removeNode(dead);
-    this.link.commands.publish(keys.routeChanges, JSON.stringify({ node: dead, gone: true })).catch(() => undefined);
+    this.announce(dead);
   }
 
   /** Adopts a dead node's persistent sessions (liveness.ts, when this node cleans up after it). */
@@ -149,7 +153,8 @@ export class ClusterNode implements ClusterPort, RouteListener {
     } else if (channel === keys.routeChanges) {
       this.onRouteChange(data.toString('utf8'));
     } else if (channel === keys.retainedChanges) {
-      this.onRetainedChange(data);
+      const error = this.retained.received(data);
+      if (error !== undefined) this.badFrame(`retained change: ${error}`);
     }
   }
 
@@ -187,7 +192,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
   }
 
   private onRouteChange(text: string): void {
-    let change: { node?: unknown; seq?: unknown; added?: unknown; removed?: unknown; reset?: unknown; gone?: unknown };
+    let change: { node?: unknown; seq?: unknown; added?: unknown; removed?: unknown; reset?: unknown; gone?: unknown; dropped?: unknown };
     try {
       change = JSON.parse(text) as typeof change;
     } catch {
@@ -199,6 +204,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
       this.table.removeNode(node);
       return;
     }
+    if (typeof change.dropped === 'string' && change.dropped !== this.id) this.table.removeNode(change.dropped); // adopted by `node`
     const list = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
     if (typeof seq !== 'number') return this.badFrame('route change without a sequence number');
     if (change.reset === true) {
@@ -208,17 +214,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
     if (!this.table.applyUpdate(node, seq, list(change.added), list(change.removed))) void this.readNodeRoutes(node);
   }
 
-  private onRetainedChange(data: Buffer): void {
-    if (data.length < 2) return this.badFrame('retained change too short');
-    const idLength = data.readUInt16BE(0);
-    if (data.toString('utf8', 2, 2 + idLength) === this.id) return;
-    const error = decodeFrames(data.subarray(2 + idLength), (frame) => {
-      if (frame.kind === FrameKind.message) this.broker.retained.update(frame.message);
-    });
-    if (error !== undefined) this.badFrame(`retained change: ${error}`);
-  }
-
-  private badFrame(why: string): void {
+  badFrame(why: string): void {
     this.stats.badFrames++;
     this.logger.log('warning', `Cluster: ignored a bad message from Redis (${why}).`);
   }
@@ -241,20 +237,27 @@ export class ClusterNode implements ClusterPort, RouteListener {
     process.nextTick(() => this.announce());
   }
 
-  /** Writes the turn's net route changes to Redis, then tells the other nodes. */
-  private announce(): void {
+  /**
+   * Writes the turn's net route changes to Redis, then tells the other nodes. With `dropped` (a
+   * dead node whose sessions this node adopted), one message carries both its removal and the
+   * adopted sessions' routes, so no node routes a message to neither in between.
+   */
+  private announce(dropped?: string): void {
     this.announceScheduled = false;
     const { added, removed } = this.local.takeChanges();
-    if (added.length === 0 && removed.length === 0) return;
+    const failed = (): void => undefined;
+    if (added.length === 0 && removed.length === 0) {
+      if (dropped !== undefined) this.link.commands.publish(keys.routeChanges, JSON.stringify({ node: dropped, gone: true })).catch(failed);
+      return;
+    }
     const seq = ++this.ownSeq;
     this.table.applyUpdate(this.id, seq, added, removed);
     if (!this.link.isUp) return; // the full announcement after the outage carries it
     const commands = this.link.commands;
     const key = keys.routes(this.id);
-    const failed = (): void => undefined;
     if (removed.length > 0) commands.hdel(key, ...removed).catch(failed);
     commands.hset(key, SEQ_FIELD, String(seq), ...added.flatMap((entry) => [entry, '1'])).catch(failed);
-    commands.publish(keys.routeChanges, JSON.stringify({ node: this.id, seq, added, removed })).catch(failed);
+    commands.publish(keys.routeChanges, JSON.stringify({ node: this.id, seq, added, removed, ...(dropped === undefined ? {} : { dropped }) })).catch(failed);
   }
 
   /** Reads one node's routes in full (after a missed update). */
@@ -305,19 +308,8 @@ export class ClusterNode implements ClusterPort, RouteListener {
     (commands.eval(RELEASE_CLIENT, 1, keys.clients, clientId, this.id) as Promise<unknown>).catch(() => undefined);
   }
 
-  // ---- retained messages ---------------------------------------------------------------------
-
   retainedChanged(message: Message): void {
-    if (message.topic.startsWith('$SYS') || !this.link.isUp) return; // the resync uploads what an outage kept back
-    const frame = encodeMessageFrame(message, false, undefined);
-    const commands = this.link.commands;
-    const failed = (): void => undefined;
-    if (message.payload.length === 0) commands.hdel(keys.retained, message.topic).catch(failed);
-    else commands.hset(keys.retained, message.topic, frame).catch(failed);
-    const id = Buffer.from(this.id, 'utf8');
-    const header = Buffer.allocUnsafe(2);
-    header.writeUInt16BE(id.length, 0);
-    commands.publish(keys.retainedChanges, Buffer.concat([header, id, frame])).catch(failed);
+    this.retained.changed(message);
   }
 
   // ---- Redis up and down ---------------------------------------------------------------------
@@ -367,20 +359,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
     for (const node of this.table.knownNodes) if (node !== this.id && status[node] === undefined) this.table.removeNode(node);
     for (const node of Object.keys(status)) if (node !== this.id) await this.readNodeRoutes(node);
 
-    const stored = await commands.hgetallBuffer(keys.retained);
-    const topics = Object.keys(stored);
-    if (topics.length === 0 && this.broker.retained.size > 0) {
-      // Redis lost the retained messages (restarted without persistence): this node's copy restores them
-      for (const message of this.broker.retained.all()) if (!message.topic.startsWith('$SYS')) this.retainedChanged(message);
-    } else {
-      for (const topic of topics) {
-        decodeFrames(stored[topic]!, (frame) => {
-          if (frame.kind !== FrameKind.message) return;
-          if (frame.message.isExpired(Date.now())) void commands.hdel(keys.retained, topic).catch(() => undefined);
-          else this.broker.retained.update(frame.message);
-        });
-      }
-    }
+    await this.retained.load();
   }
 
   /** Publishes a will for a client of a dead node, as this node (liveness.ts decides when). */
@@ -393,33 +372,12 @@ export class ClusterNode implements ClusterPort, RouteListener {
   }
 
   sysTopics(): ReadonlyArray<readonly [string, string]> {
-    const stats = this.stats;
-    return [
-      ['$SYS/broker/cluster/node', this.id],
-      ['$SYS/broker/cluster/nodes', String(this.liveness.nodeCount)],
-      ['$SYS/broker/cluster/redis/connected', this.link.isUp ? '1' : '0'],
-      ['$SYS/broker/cluster/redis/outages', String(stats.outages)],
-      ['$SYS/broker/cluster/routes', String(this.table.index.size)],
-      ['$SYS/broker/cluster/messages/forwarded', String(stats.forwardedMessages)],
-      ['$SYS/broker/cluster/messages/batches', String(stats.forwardedBatches)],
-      ['$SYS/broker/cluster/messages/received', String(stats.receivedMessages)],
-      ['$SYS/broker/cluster/messages/dropped', String(stats.droppedWhileDown)],
-    ];
+    return clusterSysTopics(this, this.liveness.nodeCount);
   }
 
   /** What this node tells the cluster about itself on each heartbeat. */
   status(): Record<string, unknown> {
-    return {
-      id: this.id,
-      pid: process.pid,
-      clients: this.broker.channels.size,
-      sessions: this.broker.sessions.size,
-      subscriptions: this.broker.router.subscriptionCount,
-      routes: this.table.entriesOf(this.id).size,
-      ...this.stats,
-      updatedAt: Date.now(),
-      ...this.options.describe?.(),
-    };
+    return nodeStatus(this);
   }
 
   async close(): Promise<void> {

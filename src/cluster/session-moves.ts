@@ -20,7 +20,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 export class SessionMoves {
   /** Hand-overs this node waits for, by client id. */
   private readonly waiting = new Map<string, () => void>();
-  /** Client ids being adopted and the moment their sessions are in place: a hand-over request waits for it. */
+  /** Client ids being adopted, and the end of their adoption (inbox replayed): a hand-over request waits for it. */
   private installing: { readonly ids: Set<string>; readonly done: Promise<void> } | undefined;
 
   constructor(
@@ -29,23 +29,25 @@ export class SessionMoves {
   ) {}
 
   /**
-   * Before a CONNECT is answered: the node holding the client id lets its session go. Bounded: a
-   * holder that does not answer within three heartbeats is dead, and the wait for the node that
-   * cleans up after it to adopt or free the id ends after eight heartbeats in all.
+   * Before a CONNECT is answered: the node holding the client id lets its session go. A holder
+   * that does not answer within three heartbeats is asked again while it is alive; once dead, the
+   * node cleaning up after it adopts the session and is asked in turn. Bounded: fifteen heartbeats
+   * in all, after which the session is read from Redis as it is.
    */
   async take(clientId: string, clean: boolean): Promise<void> {
     const { link, id } = this.node;
-    const deadline = Date.now() + this.heartbeatMs * 8;
-    for (let round = 0; round < 3 && link.isUp; round++) {
-      const holder = await link.commands.hget(keys.clients, clientId);
+    const commands = link.commands;
+    const deadline = Date.now() + this.heartbeatMs * 15;
+    let holder: string | null = null;
+    while (link.isUp && Date.now() < deadline) {
+      holder = await commands.hget(keys.clients, clientId);
       if (holder === null || holder === id) return;
-      if (await this.ask(holder, clientId, clean, Math.min(this.heartbeatMs * 3, Math.max(0, deadline - Date.now())))) return;
-      while (Date.now() < deadline && (await link.commands.hget(keys.clients, clientId)) === holder) await sleep(this.heartbeatMs / 4);
-      if (Date.now() >= deadline) {
-        this.node.logger.log('warning', `Cluster: node ${holder} did not hand over the session of ${clientId}; reading it from Redis as it is.`);
-        return;
-      }
+      if (await this.ask(holder, clientId, clean, this.heartbeatMs * 3)) return;
+      if ((await commands.exists(keys.alive(holder))) === 1) continue; // alive, only slow: ask again
+      // dead: the node that cleans up after it adopts the session (or frees the id), then is asked
+      while (Date.now() < deadline && (await commands.hget(keys.clients, clientId)) === holder) await sleep(this.heartbeatMs / 4);
     }
+    if (holder !== null && holder !== id) this.node.logger.log('warning', `Cluster: node ${holder} did not hand over the session of ${clientId}; reading it from Redis as it is.`);
   }
 
   private ask(holder: string, clientId: string, clean: boolean, ms: number): Promise<boolean> {
@@ -108,13 +110,14 @@ export class SessionMoves {
         if (session !== undefined) adopted.push(session);
       }
       this.node.dropNode(dead);
+      for (const session of adopted) commands.sadd(keys.sessions(id), session.clientId).catch(() => undefined);
+      // the sessions stay here until the inbox is replayed into them (a hand-over request waits)
+      if (adopted.length > 0) await this.replayInbox(dead, adopted);
+      else await commands.del(keys.inbox(dead));
     } finally {
       this.installing = undefined;
       installed();
     }
-    for (const session of adopted) commands.sadd(keys.sessions(id), session.clientId).catch(() => undefined);
-    if (adopted.length > 0) await this.replayInbox(dead, adopted);
-    else await commands.del(keys.inbox(dead));
     return adopted.length;
   }
 

@@ -10,7 +10,8 @@
 //
 // Each outgoing entry keeps its own copy of its message (HASH seq → bytes), so a session is
 // self-contained: it can be read, moved and expired by itself, and nothing is shared between
-// sessions that would need reference counting in Redis. A disconnected session's keys carry a TTL
+// sessions that would need reference counting in Redis. Message ids are per process, so a session
+// read back names each message by its entry's seq instead (see sessionLoad). A disconnected session's keys carry a TTL
 // at its expiry time (PEXPIREAT), so a session whose node died is removed by Redis when it expires.
 // Retained messages are not kept here: the cluster backplane keeps them in Redis (culex:retained).
 
@@ -75,7 +76,7 @@ export class RedisStore implements Store {
   /**
    * A command to commit with the changes recorded so far (the cluster deletes the inbox copy of a
    * batch it has stored): on a single server in the same MULTI, so both happen or neither does; on
-   * a Redis Cluster in the same pipeline, after them. The commands given must share one slot.
+   * a Redis Cluster once they are answered. The commands given must share one slot.
    */
   alsoCommit(command: Command): void {
     if (this.closed) return;
@@ -103,15 +104,18 @@ export class RedisStore implements Store {
     for (const [error] of replies) if (error !== null) throw error;
     const [header, subscriptions, outgoing, bodies, incoming] = replies.map(([, value]) => value) as [Record<string, string>, Record<string, string>, Record<string, string>, Record<string, Buffer>, string[]];
     if (header.v === undefined) return undefined;
-    const messages = new Map<number, StoredMessage>();
+    // Each entry has its own copy of its message, written by whichever node held the session then:
+    // message ids are per process, so two entries may carry the same id for different messages.
+    // The entry's seq, unique in the session, becomes the id both are read back with.
+    const messages: StoredMessage[] = [];
     const entries: StoredOutgoing[] = [];
     for (const [field, text] of Object.entries(outgoing)) {
       const entry = decodeOutgoing(Number(field), text);
       const body = bodies[field];
       const message = body === undefined ? undefined : decodeMessage(body);
       if (entry === undefined || message === undefined) continue; // damaged: the entry is dropped
-      messages.set(message.id, message);
-      entries.push(entry);
+      messages.push({ ...message, id: entry.seq });
+      entries.push({ ...entry, messageId: entry.seq });
     }
     entries.sort((a, b) => a.seq - b.seq);
     const session: StoredSession = {
@@ -123,7 +127,7 @@ export class RedisStore implements Store {
       outgoing: entries,
       incomingQos2: incoming.map(Number).filter((id) => Number.isInteger(id)),
     };
-    return { session, messages: [...messages.values()] };
+    return { session, messages };
   }
 
   async sessionRelease(clientId: string): Promise<void> {
@@ -269,8 +273,11 @@ export class RedisStore implements Store {
       if (this.sharded) transactions.push(this.client.multi(commands).exec().then(failedCommand));
       else single.push(...commands);
     }
-    if (this.sharded && extra.length > 0) transactions.push(this.client.multi(extra).exec().then(failedCommand));
-    else single.push(...extra);
+    if (this.sharded && extra.length > 0) {
+      // other slots: only once the sessions' changes are in, so they never come first
+      const after = Promise.all(transactions);
+      transactions.push(after.then(() => this.client.multi(extra).exec().then(failedCommand)));
+    } else single.push(...extra);
     if (single.length > 0) transactions.push(this.client.multi(single).exec().then(failedCommand));
     const previous = this.inflight;
     // commits settle in order, so "the last commit answered" means "everything recorded so far"

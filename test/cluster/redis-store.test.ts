@@ -85,24 +85,32 @@ function storeTests(name: string, url: () => string): void {
         { filter: '$share/g/x', qos: 1, noLocal: false, retainAsPublished: false, retainHandling: 0, subscriptionId: undefined },
         { filter: 'a/#', qos: 2, noLocal: true, retainAsPublished: true, retainHandling: 1, subscriptionId: 7 },
       ]);
+      // messages come back named by their entry's seq: ids of other processes may clash
       assert.deepEqual(s.outgoing, [
-        { seq: 1, messageId: 11, qos: 2, retain: false, subscriptionIds: [7], packetId: 5, state: 'pubrel' },
-        { seq: 2, messageId: 12, qos: 1, retain: true, subscriptionIds: undefined, packetId: 0, state: 'queued' },
+        { seq: 1, messageId: 1, qos: 2, retain: false, subscriptionIds: [7], packetId: 5, state: 'pubrel' },
+        { seq: 2, messageId: 2, qos: 1, retain: true, subscriptionIds: undefined, packetId: 0, state: 'queued' },
       ]);
       assert.deepEqual(s.incomingQos2, [9]);
       const byId = new Map(loaded.messages.map((m) => [m.id, m]));
-      assert.deepEqual(byId.get(11), withProps);
-      assert.deepEqual(byId.get(12), plain);
+      assert.deepEqual(byId.get(1), { ...withProps, id: 1 });
+      assert.deepEqual(byId.get(2), { ...plain, id: 2 });
       assert.equal(byId.size, 2);
 
       // a later commit: the in-flight entry is completed, the queued one is sent
       store.outgoingDelete(id, 1);
       store.messageDelete(11);
       store.outgoingUpdate(id, { seq: 2, messageId: 12, qos: 1, retain: true, subscriptionIds: undefined, packetId: 6, state: 'publish' });
+      // another process's message with the same id 12, queued later by the node holding the session then
+      store.messageAdd(message(12, 'a/e', 'from another node'));
+      store.outgoingAdd(id, { seq: 4, messageId: 12, qos: 1, retain: false, subscriptionIds: undefined, packetId: 0, state: 'queued' });
       await store.sync();
       const again = await store.sessionLoad(id);
-      assert.deepEqual(again?.session.outgoing, [{ seq: 2, messageId: 12, qos: 1, retain: true, subscriptionIds: undefined, packetId: 6, state: 'publish' }]);
-      assert.equal(await store.client.hlen(sessionKeys(id).bodies), 1);
+      assert.deepEqual(again?.session.outgoing, [
+        { seq: 2, messageId: 2, qos: 1, retain: true, subscriptionIds: undefined, packetId: 6, state: 'publish' },
+        { seq: 4, messageId: 4, qos: 1, retain: false, subscriptionIds: undefined, packetId: 0, state: 'queued' },
+      ]);
+      assert.deepEqual(again?.messages.map((m) => [m.id, m.topic, m.payload.toString()]).sort(), [[2, 'a/c', 'second'], [4, 'a/e', 'from another node']]);
+      assert.equal(await store.client.hlen(sessionKeys(id).bodies), 2);
 
       store.sessionDelete(id);
       await store.sync();

@@ -1,8 +1,8 @@
 // Persistent sessions in Redis across Culex nodes (`culex broker --cluster URL
-// --persistence-location DIR`), on a real redis-server with appendonly, driven by MQTT.js: a session
-// taken over from a live node keeps its queued messages, a node SIGKILLed during QoS 1 and QoS 2
-// traffic to a persistent subscriber loses no acknowledged message (QoS 2: none twice either), and
-// a session's keys leave Redis when it expires.
+// --persistence-location DIR`), on a real redis-server with appendonly and on a three-primary Redis
+// Cluster, driven by MQTT.js: a session taken over from a live node keeps its queued messages, a
+// node SIGKILLed during QoS 1 and QoS 2 traffic to a persistent subscriber loses no acknowledged
+// message (QoS 2 on one server: none twice either), and a session's keys leave Redis when it expires.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,33 +12,33 @@ import { Store } from 'mqtt';
 import type { CulexProcess } from '../helpers/culex-process.js';
 import { connectPeer, endPeers, type Peer } from '../helpers/mqttjs.js';
 import { runTool } from '../helpers/processes.js';
-import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { startRedis, startRedisCluster, type RedisCluster, type RedisServer } from '../helpers/redis.js';
 import { requireTool } from '../helpers/tools.js';
 import { startNode, untilRouted } from '../helpers/cluster-nodes.js';
 
 const haveRedis = requireTool('redis-server') && requireTool('redis-cli');
-let redis: RedisServer;
-let dir: string;
-const nodes: CulexProcess[] = [];
+const skip = !haveRedis && process.env.CI !== 'true' ? 'redis-server not installed: apt-get install redis-server' : false;
 let counter = 0;
 const unique = (name: string): string => `sessions/${name}-${process.pid}-${++counter}`;
 const url = (node: CulexProcess): string => `mqtt://127.0.0.1:${node.port}`;
 const persistent = (clientId: string, extra: object = {}): object => ({ protocolVersion: 5, clientId, clean: false, properties: { sessionExpiryInterval: 300 }, ...extra });
 
-/** A node keeping sessions in Redis (persistence on a cluster node). */
-const startStoringNode = (id: string): Promise<CulexProcess> => startNode(redis.url, id, ['--persistence-location', join(dir, id)]);
-
-before(async () => {
-  if (!haveRedis) return;
-  dir = mkdtempSync(join(tmpdir(), 'culex-sessions-'));
-  redis = await startRedis({ appendonly: true });
-  for (const id of ['s1', 's2', 's3']) nodes.push(await startStoringNode(id));
-});
-after(async () => {
-  await Promise.all(nodes.map((node) => node.stop('SIGTERM')));
-  await redis?.destroy();
-  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-});
+/** Three nodes keeping sessions in Redis (persistence on a cluster node), and a way to start more. */
+class Nodes {
+  readonly list: CulexProcess[] = [];
+  private readonly dir = mkdtempSync(join(tmpdir(), 'culex-sessions-'));
+  constructor(readonly redisUrl: string) {}
+  start(id: string): Promise<CulexProcess> {
+    return startNode(this.redisUrl, id, ['--persistence-location', join(this.dir, id)]);
+  }
+  async startThree(prefix: string): Promise<void> {
+    for (const id of [1, 2, 3]) this.list.push(await this.start(`${prefix}${id}`));
+  }
+  async stop(): Promise<void> {
+    await Promise.all(this.list.map((node) => node.stop('SIGTERM')));
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
 
 /** An MQTT.js message store that outlives the client closing it, to be handed to its next connection. */
 class KeptStore extends Store {
@@ -65,77 +65,95 @@ async function publishAll(pub: Peer, topic: string, count: number, qos: 1 | 2, o
   await triggered;
 }
 
-describe('persistent sessions in Redis across nodes', { skip: !haveRedis && process.env.CI !== 'true' ? 'redis-server not installed: apt-get install redis-server' : false }, () => {
-  test('a session taken over from a live node keeps its subscriptions and the QoS 1 messages queued for it (session present) [MQTT-3.2.2-3]', async () => {
-    const base = unique('takeover');
-    const id = `${base}-sub`;
-    const sub = await connectPeer(url(nodes[0]!), persistent(id));
-    const pub = await connectPeer(url(nodes[1]!), { protocolVersion: 5, clientId: `${base}-pub` });
-    let back: Peer | undefined;
-    try {
-      await sub.client.subscribeAsync(`${base}/#`, { qos: 1 });
-      await untilRouted(() => pub.client.publishAsync(`${base}/probe`, 'p', { qos: 1 }), sub.inbox);
-      await endPeers(sub); // away: its session waits on node 1
-      for (let i = 0; i < 20; i++) await pub.client.publishAsync(`${base}/t`, String(i), { qos: 1 });
-      back = await connectPeer(url(nodes[2]!), persistent(id), 20_000);
-      assert.equal(back.connack.sessionPresent, true, 'the session moved to node 3');
-      const got = await back.inbox.take(20, 20_000);
-      assert.deepEqual(got.map((m) => Number(m.payload)), Array.from({ length: 20 }, (_, i) => i));
-      // its subscription moved too: a new message reaches it on node 3
-      await pub.client.publishAsync(`${base}/after`, 'later', { qos: 1 });
-      assert.equal((await back.inbox.next(10_000)).payload, 'later');
-    } finally {
-      await endPeers(sub, pub, back);
+async function takeoverKeepsQueue(env: Nodes): Promise<void> {
+  const nodes = env.list;
+  const base = unique('takeover');
+  const id = `${base}-sub`;
+  const sub = await connectPeer(url(nodes[0]!), persistent(id));
+  const pub = await connectPeer(url(nodes[1]!), { protocolVersion: 5, clientId: `${base}-pub` });
+  let back: Peer | undefined;
+  try {
+    await sub.client.subscribeAsync(`${base}/#`, { qos: 1 });
+    await untilRouted(() => pub.client.publishAsync(`${base}/probe`, 'p', { qos: 1 }), sub.inbox);
+    await endPeers(sub); // away: its session waits on node 1
+    for (let i = 0; i < 20; i++) await pub.client.publishAsync(`${base}/t`, String(i), { qos: 1 });
+    back = await connectPeer(url(nodes[2]!), persistent(id), 20_000);
+    assert.equal(back.connack.sessionPresent, true, 'the session moved to node 3');
+    const got = await back.inbox.take(20, 20_000);
+    assert.deepEqual(got.map((m) => Number(m.payload)), Array.from({ length: 20 }, (_, i) => i));
+    // its subscription moved too: a new message reaches it on node 3
+    await pub.client.publishAsync(`${base}/after`, 'later', { qos: 1 });
+    assert.equal((await back.inbox.next(10_000)).payload, 'later');
+  } finally {
+    await endPeers(sub, pub, back);
+  }
+}
+
+async function killDuringTraffic(env: Nodes, qos: 1 | 2): Promise<void> {
+  const nodes = env.list;
+  const base = unique(`kill-q${qos}`);
+  const id = `${base}-sub`;
+  const doomed = await env.start(`${base}-node`);
+  // one incoming store for both connections of the subscriber: a QoS 2 message whose PUBREL
+  // reaches the second connection is the one the first stored [MQTT-4.3.3]
+  const incomingStore = new KeptStore();
+  const sub = await connectPeer(url(doomed), persistent(id, { incomingStore }));
+  const pub = await connectPeer(url(nodes[1]!), { protocolVersion: 5, clientId: `${base}-pub` });
+  let back: Peer | undefined;
+  try {
+    await sub.client.subscribeAsync(`${base}/#`, { qos });
+    await untilRouted(() => pub.client.publishAsync(`${base}/probe`, 'p', { qos: 1 }), sub.inbox);
+    const acked = new Set<number>();
+    const count = 400;
+    await publishAll(pub, `${base}/t`, count, qos, (i) => acked.add(i), 150, () => doomed.stop('SIGKILL'));
+    assert.equal(acked.size, count, 'every message was acknowledged by the publisher node');
+    sub.client.end(true);
+    const before = sub.inbox.drain().map((m) => Number(m.payload));
+    back = await connectPeer(url(nodes[0]!), persistent(id, { incomingStore }), 30_000);
+    assert.equal(back.connack.sessionPresent, true, 'the session resumed on another node');
+    const received = [...before];
+    const deadline = Date.now() + 60_000;
+    const missing = (): number[] => [...acked].filter((i) => !received.includes(i));
+    while (missing().length > 0 && Date.now() < deadline) {
+      try {
+        received.push(Number((await back.inbox.next(Math.max(1, deadline - Date.now()))).payload));
+      } catch {
+        break;
+      }
     }
+    if (missing().length > 0) console.error('what the nodes logged:', [...nodes.map((n) => n.log()), doomed.log()].join('\n'), '\nreceived:', received.join(' '));
+    assert.deepEqual(missing(), [], `lost ${missing().length} acknowledged messages (received ${received.length})`);
+    if (qos === 2) {
+      await back.inbox.nothingWithin(1000);
+      received.push(...back.inbox.drain().map((m) => Number(m.payload)));
+      const twice = received.filter((value, index) => received.indexOf(value) !== index);
+      assert.deepEqual(twice, [], 'QoS 2 messages delivered twice');
+    }
+  } finally {
+    await endPeers(sub, pub, back);
+    await doomed.stop('SIGKILL');
+  }
+}
+
+describe('persistent sessions in Redis across nodes, one redis-server', { skip }, () => {
+  let redis: RedisServer;
+  let env: Nodes;
+  before(async () => {
+    redis = await startRedis({ appendonly: true });
+    env = new Nodes(redis.url);
+    await env.startThree('s');
+  });
+  after(async () => {
+    await env?.stop();
+    await redis?.destroy();
   });
 
-  for (const qos of [1, 2] as const) {
-    test(`a node SIGKILLed during QoS ${qos} traffic to a persistent subscriber loses no acknowledged message${qos === 2 ? ', and delivers none twice' : ''} when the client resumes through another node`, async () => {
-      const base = unique(`kill-q${qos}`);
-      const id = `${base}-sub`;
-      const doomed = await startStoringNode(`${base}-node`);
-      // one incoming store for both connections of the subscriber: a QoS 2 message whose PUBREL
-      // reaches the second connection is the one the first stored [MQTT-4.3.3]
-      const incomingStore = new KeptStore();
-      const sub = await connectPeer(url(doomed), persistent(id, { incomingStore }));
-      const pub = await connectPeer(url(nodes[1]!), { protocolVersion: 5, clientId: `${base}-pub` });
-      let back: Peer | undefined;
-      try {
-        await sub.client.subscribeAsync(`${base}/#`, { qos });
-        await untilRouted(() => pub.client.publishAsync(`${base}/probe`, 'p', { qos: 1 }), sub.inbox);
-        const acked = new Set<number>();
-        const count = 400;
-        await publishAll(pub, `${base}/t`, count, qos, (i) => acked.add(i), 150, () => doomed.stop('SIGKILL'));
-        assert.equal(acked.size, count, 'every message was acknowledged by the publisher node');
-        sub.client.end(true);
-        const before = sub.inbox.drain().map((m) => Number(m.payload));
-        back = await connectPeer(url(nodes[0]!), persistent(id, { incomingStore }), 30_000);
-        assert.equal(back.connack.sessionPresent, true, 'the session resumed on another node');
-        const received = [...before];
-        const deadline = Date.now() + 60_000;
-        const missing = (): number[] => [...acked].filter((i) => !received.includes(i));
-        while (missing().length > 0 && Date.now() < deadline) {
-          try {
-            received.push(Number((await back.inbox.next(Math.max(1, deadline - Date.now()))).payload));
-          } catch {
-            break;
-          }
-        }
-        assert.deepEqual(missing(), [], `lost ${missing().length} acknowledged messages (received ${received.length})`);
-        if (qos === 2) {
-          await back.inbox.nothingWithin(1000);
-          received.push(...back.inbox.drain().map((m) => Number(m.payload)));
-          const twice = received.filter((value, index) => received.indexOf(value) !== index);
-          assert.deepEqual(twice, [], 'QoS 2 messages delivered twice');
-        }
-      } finally {
-        await endPeers(sub, pub, back);
-        await doomed.stop('SIGKILL');
-      }
-    });
-  }
+  test('a session taken over from a live node keeps its subscriptions and the QoS 1 messages queued for it (session present) [MQTT-3.2.2-3]', () => takeoverKeepsQueue(env));
+  test('a node SIGKILLed during QoS 1 traffic to a persistent subscriber loses no acknowledged message when the client resumes through another node', () => killDuringTraffic(env, 1));
+  test('a node SIGKILLed during QoS 2 traffic to a persistent subscriber loses no acknowledged message and delivers none twice when the client resumes through another node', () => killDuringTraffic(env, 2));
 
   test('an expired session leaves Redis: its keys carry the expiry as a TTL while the client is away', async () => {
+    const nodes = env.list;
     const base = unique('expiry');
     const id = `${base}-sub`;
     const sub = await connectPeer(url(nodes[2]!), { protocolVersion: 5, clientId: id, clean: true, properties: { sessionExpiryInterval: 2 } });
@@ -158,4 +176,21 @@ describe('persistent sessions in Redis across nodes', { skip: !haveRedis && proc
     }
     assert.equal(exists, '0', 'the expired session is gone from Redis');
   });
+});
+
+describe('persistent sessions in Redis across nodes, three-primary Redis Cluster', { skip }, () => {
+  let redis: RedisCluster;
+  let env: Nodes;
+  before(async () => {
+    redis = await startRedisCluster();
+    env = new Nodes(redis.url);
+    await env.startThree('rc');
+  });
+  after(async () => {
+    await env?.stop();
+    await redis?.stop();
+  });
+
+  test('on a Redis Cluster: a session taken over from a live node keeps the QoS 1 messages queued for it', () => takeoverKeepsQueue(env));
+  test('on a Redis Cluster: a node SIGKILLed during QoS 1 traffic to a persistent subscriber loses no acknowledged message', () => killDuringTraffic(env, 1));
 });
