@@ -1,17 +1,19 @@
 // npm run walkthrough -- SCENARIO [--out FILE] [--var NAME=VALUE ...] [--no-narration] [--cache DIR] [--keep]
 // Records a scenario: a real terminal on a private X display, every command typed and really run,
 // each step waiting for its output; then the MP4 with title card, chapters, subtitles, narration.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BrowserWindow } from './browser-window.js';
 import { startCapture, type Capture } from './capture.js';
-import { sleep } from './commands.js';
-import { DisplayUnavailable, displayUnavailableExitCode, openTerminal, startDisplay, type Display, type Terminal } from './display.js';
+import { runCommand, sleep } from './commands.js';
+import { DisplayUnavailable, displayUnavailableExitCode, openTerminal, screenWidth, startDisplay, terminalHeight, type Display, type Terminal } from './display.js';
 import { encode } from './encode.js';
 import { speak, writeTrack, type Clip } from './narration.js';
 import { Panes } from './panes.js';
 import { loadScenario, ScenarioError, type Scenario, type Step } from './scenario.js';
-import { prepareBaseRoot, startSandbox, type Sandbox } from './sandbox.js';
+import { prepareBaseRoot, sandboxUser, startSandbox, type Sandbox } from './sandbox.js';
 import { chapters, subtitles, type Span } from './timeline.js';
 
 
@@ -50,6 +52,8 @@ function parseArguments(argv: readonly string[]): Options {
     else scenarioFile = arg;
   }
   if (!scenarioFile) throw new ScenarioError('usage: npm run walkthrough -- SCENARIO.json [--out FILE.mp4] [--var NAME=VALUE]');
+  // A bare name is one of the scenarios shipped here: `culex` is scenarios/culex.json.
+  if (/^[\w-]+$/.test(scenarioFile) && !existsSync(scenarioFile)) scenarioFile = fileURLToPath(new URL(`./scenarios/${scenarioFile}.json`, import.meta.url));
   out ??= `walkthrough-${basename(scenarioFile).replace(/\.json$/, '')}.mp4`;
   return { scenarioFile, out: resolve(out), variables, narration, cacheDir, keep };
 }
@@ -58,16 +62,22 @@ const started = Date.now();
 const log = (line: string): void => console.log(`[walkthrough ${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${line}`);
 
 /** Plays one step on the panes; returns when its result has been on screen long enough. */
-async function playStep(scenario: Scenario, step: Step, panes: Panes, capture: Capture, minimumSeconds: number): Promise<void> {
+async function playStep(scenario: Scenario, step: Step, panes: Panes, browser: BrowserWindow, capture: Capture, minimumSeconds: number): Promise<void> {
   const began = capture.now();
   for (const action of step.actions) {
-    const pane = scenario.panes[action.pane]!;
-    if (action.clear) await panes.clear(action.pane, pane);
+    if (action.browser) {
+      await browser.run(action.browser, action.timeout ?? 60);
+      await sleep((action.pause ?? 1.5) * 1000);
+      continue;
+    }
+    const pane = scenario.panes[action.pane!]!;
+    const name = action.pane!;
+    if (action.clear) await panes.clear(name, pane);
     let from = 0;
-    if (action.type !== undefined) from = await panes.type(action.pane, pane, action.type, scenario.typingSpeed ?? 11);
-    else if (action.keys !== undefined) from = await panes.keys(action.pane, pane, action.keys);
+    if (action.type !== undefined) from = await panes.type(name, pane, action.type, scenario.typingSpeed ?? 11);
+    else if (action.keys !== undefined) from = await panes.keys(name, pane, action.keys);
     const expect = action.expect !== undefined ? new RegExp(action.expect, 'm') : undefined;
-    await panes.wait(action.pane, from, expect, action.prompt ?? action.type !== undefined, action.timeout ?? 60);
+    await panes.wait(name, from, expect, action.prompt ?? action.type !== undefined, action.timeout ?? 60);
     await sleep((action.pause ?? 1.5) * 1000);
   }
   const rest = Math.max(step.hold ?? 3, minimumSeconds - (capture.now() - began));
@@ -101,11 +111,17 @@ async function record(options: Options): Promise<void> {
     writeFileSync(rcfile, `PS1=${JSON.stringify(scenario.prompt ?? '$ ')}\n`);
     let shell: readonly string[] = ['bash', '--noprofile', '--rcfile', rcfile, '-i'];
     let prompt = /\$$/;
+    let netns: string | undefined;
     if (scenario.machine === 'debian') {
       const base = await prepareBaseRoot(options.cacheDir, log);
       const sandbox: Sandbox = await startSandbox(base);
       cleanups.unshift(() => sandbox.stop());
       shell = sandbox.shell;
+      netns = sandbox.netns;
+      for (const command of scenario.prepare ?? []) {
+        log(`prepare: ${command}`);
+        await runCommand('sh', ['-c', command], { env: { ...process.env, ROOT: sandbox.root, SANDBOX_USER: sandboxUser }, timeoutMs: 600_000 });
+      }
     } else if (scenario.prompt) {
       prompt = new RegExp(`${scenario.prompt.trimEnd().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
     }
@@ -123,6 +139,13 @@ async function record(options: Options): Promise<void> {
     await panes.setStatus(`${scenario.title.pt} · ${scenario.title.en}`);
     await sleep(1500);
 
+    const half = screenWidth / 2;
+    const browser = new BrowserWindow({
+      display: display.name, dir: work, netns, charsPerSecond: scenario.typingSpeed ?? 11,
+      region: scenario.browserWindow ?? { x: half, y: 0, width: half, height: terminalHeight },
+    });
+    cleanups.unshift(() => browser.close());
+
     const capture = await startCapture(display, join(work, 'capture.mkv'));
     cleanups.unshift(() => capture.stop());
     const spans: Span[] = [];
@@ -131,7 +154,7 @@ async function record(options: Options): Promise<void> {
       log(`step ${index + 1}/${total}: ${step.id}`);
       await panes.setStatus(`${index + 1}/${total} · ${step.title.pt} · ${step.title.en}`);
       const start = capture.now();
-      await playStep(scenario, step, panes, capture, (clips.get(step.id)?.seconds ?? 0) + 0.8);
+      await playStep(scenario, step, panes, browser, capture, (clips.get(step.id)?.seconds ?? 0) + 0.8);
       spans.push({ title: step.title, caption: step.caption, start: start + titleSeconds, end: capture.now() + titleSeconds });
     }
     await sleep(500);

@@ -58,6 +58,10 @@ export async function prepareBaseRoot(cacheDir: string, log: (line: string) => v
 export interface Sandbox {
   /** The command a pane runs to get a login shell inside the sandbox. */
   readonly shell: readonly string[];
+  /** The sandbox's root directory as the host sees it (through its PID 1's /proc entry). */
+  readonly root: string;
+  /** Its network namespace, for a host program that must reach its loopback (e.g. a browser). */
+  readonly netns: string;
   stop(): Promise<void>;
 }
 
@@ -125,5 +129,5 @@ exec chroot ${root} /bin/bash -c 'while :; do sleep 3600 & wait $!; done'
     throw new Error('the Debian sandbox did not start (needs root, unshare, overlayfs)');
   }
   const shell = ['nsenter', '--target', String(pid), '--net', '--pid', '--mount', '--uts', '--ipc', '--root', '--wd', '--', '/bin/su', '-', sandboxUser];
-  return { shell, stop };
+  return { shell, root: `/proc/${pid}/root`, netns: `/proc/${pid}/ns/net`, stop };
 }

@@ -9,9 +9,30 @@ export interface Bilingual {
   readonly en: string;
 }
 
+/**
+ * One thing done in the scenario's browser window (a real Chromium on the recorded display, see
+ * browser-window.ts): exactly one of `goto`, `fill`, `click`, `waitFor` or `close`.
+ */
+export interface BrowserAction {
+  /** Opens the window on first use, then loads this address. */
+  readonly goto?: string;
+  /** A CSS selector of a text field: it is cleared, then `text` is typed into it at human pace. */
+  readonly fill?: string;
+  readonly text?: string;
+  /** A CSS selector: the pointer moves there and clicks. */
+  readonly click?: string;
+  /** A CSS selector that must become visible (with `hasText`, contain that text); it is then scrolled into view. */
+  readonly waitFor?: string;
+  readonly hasText?: string;
+  /** Closes the window. */
+  readonly close?: boolean;
+}
+
 export interface Action {
   /** The pane that receives the keys; a pane used for the first time opens beside the others. */
-  readonly pane: string;
+  readonly pane?: string;
+  /** Instead of a pane: an action in the browser window (then `pane`, `type` and `keys` are not used). */
+  readonly browser?: BrowserAction;
   /**
    * A command line, typed at human pace and followed by Enter. With neither `type` nor `keys`
    * the action only waits, for `expect` in that pane (e.g. the subscriber's pane, after a publish
@@ -62,6 +83,14 @@ export interface Scenario {
    * a fresh Debian root with its own network namespace, so its services really install and bind.
    */
   readonly machine: 'host' | 'debian';
+  /**
+   * Shell commands run as root on the recording host once the Debian root is up and before the
+   * recording starts: how the machine is prepared off screen (e.g. copying files into it). They run
+   * from the project's directory, with ROOT set to the root's directory and SANDBOX_USER to its user.
+   */
+  readonly prepare?: readonly string[];
+  /** Where the browser window goes, in pixels of the 1280×720 screen. Default: the right half of the terminal. */
+  readonly browserWindow?: { readonly x: number; readonly y: number; readonly width: number; readonly height: number };
   /** The shell prompt on host panes (the Debian root shows its user's own). */
   readonly prompt?: string;
   /** Named panes and their titles, in the order they open (left to right). */
@@ -96,8 +125,21 @@ function requireRegex(source: unknown, where: string): void {
   }
 }
 
+function validateBrowserAction(action: BrowserAction, where: string): void {
+  const kinds = (['goto', 'fill', 'click', 'waitFor', 'close'] as const).filter((kind) => action[kind] !== undefined);
+  if (kinds.length !== 1) throw new ScenarioError(`${where}: a browser action needs exactly one of goto, fill, click, waitFor, close`);
+  if (action.fill !== undefined && typeof action.text !== 'string') throw new ScenarioError(`${where}: "fill" needs a "text"`);
+}
+
 function validateAction(action: Action, panes: Record<string, Bilingual>, where: string): void {
-  if (!(action.pane in panes)) throw new ScenarioError(`${where}: unknown pane "${action.pane}"`);
+  if (action.browser !== undefined) {
+    if (action.pane !== undefined || action.type !== undefined || action.keys !== undefined) {
+      throw new ScenarioError(`${where}: a "browser" action has no "pane", "type" or "keys"`);
+    }
+    validateBrowserAction(action.browser, `${where}.browser`);
+    return;
+  }
+  if (action.pane === undefined || !(action.pane in panes)) throw new ScenarioError(`${where}: unknown pane "${action.pane}"`);
   if (action.type !== undefined && action.keys !== undefined) {
     throw new ScenarioError(`${where}: "type" and "keys" cannot go in one action`);
   }
@@ -114,6 +156,12 @@ function validate(scenario: Scenario): void {
   requireBilingual(scenario.title, 'title');
   if (scenario.machine !== 'host' && scenario.machine !== 'debian') {
     throw new ScenarioError('machine: must be "host" or "debian"');
+  }
+  if (scenario.prepare !== undefined) {
+    if (scenario.machine !== 'debian') throw new ScenarioError('prepare: only for the "debian" machine');
+    if (!Array.isArray(scenario.prepare) || scenario.prepare.some((command) => typeof command !== 'string')) {
+      throw new ScenarioError('prepare: must be a list of shell commands');
+    }
   }
   const panes = (scenario.panes ?? {}) as Record<string, Bilingual>;
   if (Object.keys(panes).length === 0) throw new ScenarioError('panes: name at least one pane');
