@@ -42,6 +42,8 @@ export interface BridgeStatus {
 
 /** Seconds between a non-primary connection's checks that the primary address is back (Mosquitto: 5). */
 const PRIMARY_RETRY_SECONDS = 5;
+/** How often a lazy bridge below its threshold looks at its queue. */
+const THRESHOLD_CHECK_MS = 250;
 
 export class Bridge {
   state: BridgeState = 'connecting';
@@ -53,6 +55,8 @@ export class Bridge {
   private timer: NodeJS.Timeout | undefined;
   private tryPrivate: boolean;
   private lastActivity = Date.now();
+  /** Set when a lazy bridge closes its idle connection, so the loss is not counted as a failure. */
+  private idleTimedOut = false;
   /** QoS 2 ids of the remote session that we acknowledged with PUBREC and that were not released yet. */
   private readonly incomingQos2 = new Set<number>();
   private readonly out: ReturnType<typeof outgoingRules>;
@@ -81,6 +85,12 @@ export class Bridge {
       // published meanwhile queue in it; retained ones are sent when the bridge attaches.
       this.connectLocal(2);
       this.local.disconnect();
+    }
+    if (this.config.startType === 'lazy') {
+      // as Mosquitto's manual says (and Debian's 2.0.11 does): a lazy bridge starts once `threshold` messages wait
+      this.state = 'idle';
+      this.waitForThreshold();
+      return;
     }
     this.connect();
   }
@@ -195,13 +205,15 @@ export class Bridge {
 
   private lost(why: string): void {
     const wasConnected = this.state === 'connected';
+    const wentIdle = this.idleTimedOut;
+    this.idleTimedOut = false;
     this.remote = undefined;
     this.clearTimer();
     this.local.disconnect();
     if (this.state === 'stopped') return;
-    this.counters.failures++;
+    if (!wentIdle) this.counters.failures++;
     if (wasConnected) notifyLocally(this.broker, this.config, DISCONNECTED);
-    this.log('notice', `Bridge ${this.config.name} ${wasConnected ? 'lost its connection' : 'could not connect'} to ${this.status.address}: ${why}.`);
+    if (!wentIdle) this.log('notice', `Bridge ${this.config.name} ${wasConnected ? 'lost its connection' : 'could not connect'} to ${this.status.address}: ${why}.`);
     this.addressIndex = (this.addressIndex + 1) % this.config.addresses.length;
     switch (this.config.startType) {
       case 'once':
@@ -209,9 +221,8 @@ export class Bridge {
         return;
       case 'lazy':
         this.state = 'idle';
-        this.timer = setInterval(() => {
-          if (this.queued() >= this.config.threshold) this.connect();
-        }, 1000);
+        // After a failure, the restart delay passes before the threshold may bring a new attempt.
+        this.timer = setTimeout(() => this.waitForThreshold(), wentIdle ? 0 : this.delay.next() * 1000);
         this.timer.unref();
         return;
       case 'automatic': {
@@ -220,6 +231,14 @@ export class Bridge {
         this.timer.unref();
       }
     }
+  }
+
+  /** A lazy bridge below its threshold: connects once its local session holds `threshold` messages. */
+  private waitForThreshold(): void {
+    this.timer = setInterval(() => {
+      if (this.queued() >= this.config.threshold) this.connect();
+    }, THRESHOLD_CHECK_MS);
+    this.timer.unref();
   }
 
   /** While connected: a lazy bridge's idle check, and a secondary address's check for the primary. */
@@ -231,7 +250,9 @@ export class Bridge {
     this.timer = setInterval(() => {
       if (lazy && Date.now() - this.lastActivity > this.config.idleTimeout * 1000) {
         this.log('notice', `Bridge connection ${this.config.name} has exceeded idle timeout, disconnecting.`);
-        this.remote?.disconnect();
+        // as Mosquitto, the socket closes without DISCONNECT, so the remote publishes the "0" will
+        this.idleTimedOut = true;
+        this.remote?.destroy('idle timeout');
         return;
       }
       if (onSecondary && ++sinceProbe >= PRIMARY_RETRY_SECONDS) {
@@ -258,8 +279,10 @@ export class Bridge {
     });
   }
 
+  /** Messages waiting in the local session: queued, or sent to the bridge while the remote was away (Mosquitto counts both). */
   private queued(): number {
-    return this.broker.sessions.get(this.config.localClientId)?.queuedCount ?? 0;
+    const session = this.broker.sessions.get(this.config.localClientId);
+    return session === undefined ? 0 : session.queuedCount + session.inflight.size;
   }
 
   /** A message from the local session, for the remote: remapped, checked for size, acknowledged locally once the remote has it. */

@@ -41,15 +41,14 @@ test('start_type once: a lost connection is not restarted, even when the remote 
   }
 });
 
-test('start_type lazy: idle after idle_timeout, connects again once threshold messages are queued, and delivers them', async () => {
+test('start_type lazy: idle from the start, connects once threshold messages are queued, delivers them, and is idle again after idle_timeout', async () => {
   const port = await findFreePort();
   const central = await culexAt(port);
   const e = await edge(`127.0.0.1:${port}`, ['remote_clientid edge-lazy', 'start_type lazy', 'idle_timeout 1', 'threshold 3', 'topic up/# out 1']);
   let atCentral: Peer | undefined;
   let atEdge: Peer | undefined;
   try {
-    await eventually(() => bridgeOf(e).state === 'connected', 10_000, 'connected at start');
-    await eventually(() => bridgeOf(e).state === 'idle', 10_000, 'idle after idle_timeout');
+    assert.equal(bridgeOf(e).state, 'idle', 'a lazy bridge waits for its threshold');
     atCentral = await connectPeer(url(port));
     await atCentral.client.subscribeAsync('up/#', { qos: 1 });
     atEdge = await connectPeer(url(e.port));
@@ -57,10 +56,13 @@ test('start_type lazy: idle after idle_timeout, connects again once threshold me
     await atEdge.client.publishAsync('up/2', 'b', { qos: 1 });
     await new Promise((resolve) => setTimeout(resolve, 1500));
     assert.equal(bridgeOf(e).state, 'idle', 'two messages are below the threshold');
+    assert.equal(bridgeOf(e).counters.connects, 0);
     await atEdge.client.publishAsync('up/3', 'c', { qos: 1 });
     const got = await atCentral.inbox.take(3, 10_000);
     assert.deepEqual(got.map((m) => m.payload), ['a', 'b', 'c']);
-    assert.equal(bridgeOf(e).counters.connects, 2);
+    assert.equal(bridgeOf(e).counters.connects, 1);
+    await eventually(() => bridgeOf(e).state === 'idle', 10_000, 'idle after idle_timeout');
+    assert.equal(bridgeOf(e).counters.failures, 0, 'going idle is no failure');
   } finally {
     await endPeers(atCentral, atEdge);
     await e.stop();
