@@ -15,7 +15,8 @@ import { RemoteClient } from './remote-client.js';
 import { RestartDelay } from './restart-delay.js';
 import { incomingRules, localTopicFor, outgoingRules, remoteTopicFor } from './topic-map.js';
 
-export type BridgeState = 'connecting' | 'connected' | 'waiting' | 'idle' | 'stopped';
+/** `standby`: in a cluster, another node runs this bridge. */
+export type BridgeState = 'connecting' | 'connected' | 'waiting' | 'idle' | 'stopped' | 'standby';
 
 export interface BridgeCounters {
   /** Connections the remote accepted. */
@@ -79,6 +80,7 @@ export class Bridge {
   }
 
   start(): void {
+    this.state = 'connecting';
     notifyLocally(this.broker, this.config, DISCONNECTED);
     if (!this.config.localCleanSession) {
       // The local session exists and subscribes before the remote is reached, so that messages
@@ -95,7 +97,12 @@ export class Bridge {
     this.connect();
   }
 
-  /** Stops for good; the local session stays for the next start. */
+  /** In a cluster, while another node runs this bridge. */
+  standBy(): void {
+    this.state = 'standby';
+  }
+
+  /** Stops (for good, unless started again); the local session stays for the next start. */
   stop(): void {
     this.state = 'stopped';
     this.clearTimer();

@@ -28,9 +28,22 @@ export interface ClusterPort {
   willSettled(clientId: string): void;
   /** The session of a client id ended on this node. */
   sessionEnded(clientId: string): void;
+  /**
+   * Runs something on one node of the cluster at a time (a bridge every node has configured):
+   * `acquired` is called when this node takes the named lease, `lost` if another node gets it.
+   * stop() releases it, for another node to take at once.
+   */
+  lease(name: string, holder: LeaseHolder): { stop(): Promise<void> };
   /** This node's cluster figures as $SYS topic → value ($SYS/broker/cluster/...), per node. */
   sysTopics(): ReadonlyArray<readonly [string, string]>;
   close(): Promise<void>;
+}
+
+export interface LeaseHolder {
+  /** This node now holds the lease: start the work. */
+  acquired(): void;
+  /** Another node holds it now: stop the work. */
+  lost(): void;
 }
 
 export type { RouteScope };

@@ -27,6 +27,8 @@ export const clusterKeys = {
    * with sessions in Redis), for the node that adopts its sessions should it die. TTL one day.
    */
   inbox: (node: string): string => `culex:{node:${node}}:inbox`,
+  /** STRING lease: the node that runs something only one node may run, such as a bridge (src/cluster/lease.ts). */
+  lease: (name: string): string => `culex:lease:${name}`,
   /** The node's data channel (sharded on a Redis Cluster): message and takeover frames for it. */
   data: (node: string): string => `culex:{node:${node}}:data`,
 } as const;

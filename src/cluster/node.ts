@@ -5,7 +5,7 @@
 // and dead-node clean-up are in liveness.ts; see docs/CLUSTER.md for the design.
 
 import type { Broker } from '../broker/broker.js';
-import type { ClusterPort } from '../broker/cluster-port.js';
+import type { ClusterPort, LeaseHolder } from '../broker/cluster-port.js';
 import type { Message } from '../broker/message.js';
 import type { RouteListener, RouteScope } from '../broker/router.js';
 import { NEVER_EXPIRES } from '../broker/session.js';
@@ -13,6 +13,7 @@ import type { Will } from '../protocol/packets.js';
 import type { ClusterUrl } from './cluster-url.js';
 import { FrameKind, decodeFrames, encodeTakeoverFrame, encodeWill, type Frame } from './frame.js';
 import { CLAIM_CLIENT, RELEASE_CLIENT, SEQ_FIELD, clusterKeys as keys } from './keys.js';
+import { Lease } from './lease.js';
 import { Liveness } from './liveness.js';
 import { RedisLink } from './redis-link.js';
 import { Forwarder } from './forwarder.js';
@@ -136,6 +137,12 @@ export class ClusterNode implements ClusterPort, RouteListener {
   /** Adopts a dead node's persistent sessions (liveness.ts, when this node cleans up after it). */
   adoptSessions(dead: string, clientIds: readonly string[]): Promise<number> {
     return this.broker.persistence?.shared === true ? this.moves.adopt(dead, clientIds) : Promise.resolve(0);
+  }
+
+  lease(name: string, holder: LeaseHolder): Lease {
+    const lease = new Lease(this.link, name, this.id, this.options.heartbeatMs ?? 2000, holder);
+    lease.start();
+    return lease;
   }
 
   // ---- what other nodes send -----------------------------------------------------------------

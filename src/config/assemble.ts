@@ -150,7 +150,7 @@ export async function assemble(config: CulexConfig, overrides: AssembleOverrides
   const listeners: Listener[] = [];
   let metrics: MetricsServer | undefined;
   const closeAll = async (): Promise<void> => {
-    bridges.stop();
+    await bridges.stop();
     sys.stop();
     const closing = listeners.map((listener) => listener.close());
     if (metrics !== undefined) closing.push(metrics.close());
