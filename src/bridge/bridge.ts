@@ -58,6 +58,8 @@ export class Bridge {
   private lastActivity = Date.now();
   /** Set when a lazy bridge closes its idle connection, so the loss is not counted as a failure. */
   private idleTimedOut = false;
+  /** Local QoS 2 ids answered locally (the message went to the remote at QoS 0/1, or was dropped): their PUBREL gets PUBCOMP here. */
+  private readonly releasedLocally = new Set<number>();
   /** QoS 2 ids of the remote session that we acknowledged with PUBREC and that were not released yet. */
   private readonly incomingQos2 = new Set<number>();
   private readonly out: ReturnType<typeof outgoingRules>;
@@ -67,7 +69,7 @@ export class Bridge {
     private readonly broker: Broker,
     readonly config: BridgeConfig,
   ) {
-    this.local = new LocalClient(broker, config.name, { message: (packet) => this.sendToRemote(packet) });
+    this.local = new LocalClient(broker, config.name, { message: (packet) => this.sendToRemote(packet), release: (packetId) => this.releaseToRemote(packetId) });
     this.delay = new RestartDelay(config.restartTimeout.base, config.restartTimeout.cap);
     this.tryPrivate = config.tryPrivate;
     this.out = outgoingRules(config.topics);
@@ -312,18 +314,43 @@ export class Bridge {
       if (properties !== undefined) out.properties = properties;
     }
     const localQos = packet.qos;
-    const packetId = packet.packetId;
+    const packetId = packet.packetId!;
+    /** The local side is acknowledged; a QoS 2 message that does not cross at QoS 2 is released here. */
+    const ackLocally = (): void => {
+      if (localQos === 0) return;
+      if (localQos === 2 && qos < 2) this.releasedLocally.add(packetId);
+      this.local.ack(packetId, localQos as 1 | 2);
+    };
     const limit = Math.min(c.maxPacketSize === 0 ? Number.MAX_SAFE_INTEGER : c.maxPacketSize, remote.maximumPacketSize);
     if (limit < Number.MAX_SAFE_INTEGER && encodePublish({ ...out, packetId: 1 }, c.protocolVersion).bytes.length > limit) {
       this.counters.dropped++;
       this.log('notice', `Bridge ${c.name}: dropped a message on ${packet.topic} larger than the remote's maximum packet size.`);
-      if (localQos > 0) this.local.ack(packetId!, localQos as 1 | 2);
+      // acknowledged as if the remote had it, since it never will; a QoS 2 flow ends here
+      if (localQos === 2) this.releasedLocally.add(packetId);
+      if (localQos > 0) this.local.ack(packetId, localQos as 1 | 2);
       return;
     }
-    remote.publish(out, () => {
+    if (qos === 0) {
+      remote.publish(out, () => {
+        this.counters.messagesSent++;
+        ackLocally();
+      });
+      return;
+    }
+    // under the local session's packet id, resent with DUP as that session resends it
+    remote.forward({ ...out, packetId, dup: packet.dup }, () => {
       this.counters.messagesSent++;
-      if (localQos > 0) this.local.ack(packetId!, localQos as 1 | 2);
+      ackLocally();
     });
+  }
+
+  /** PUBREL from the local session: on to the remote, whose PUBCOMP completes the local side. */
+  private releaseToRemote(packetId: number): void {
+    if (this.releasedLocally.delete(packetId)) return this.local.complete(packetId);
+    const remote = this.remote;
+    // not connected: the local session sends the PUBREL again when the bridge is back
+    if (remote === undefined || !remote.connected) return;
+    remote.release(packetId, () => this.local.complete(packetId));
   }
 
   /** A message from the remote: remapped and published locally; the remote is acknowledged once the broker has it. */

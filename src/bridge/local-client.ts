@@ -69,6 +69,8 @@ class InternalLink implements ClientLink {
 export interface LocalHandlers {
   /** A message for the remote; acknowledge it with ack() once the remote has it (QoS 1/2). */
   message(packet: PublishPacket): void;
+  /** PUBREL of a QoS 2 message for the remote (acknowledged with PUBREC before); answer with complete(). */
+  release(packetId: number): void;
 }
 
 export interface LocalConnect {
@@ -143,6 +145,12 @@ export class LocalClient {
     this.channel!.handlePacket({ type: qos === 1 ? 'puback' : 'pubrec', packetId });
   }
 
+  /** PUBCOMP: the QoS 2 message with this id is done with at the remote too. */
+  complete(packetId: number): void {
+    if (!this.connected) return;
+    this.channel!.handlePacket({ type: 'pubcomp', packetId });
+  }
+
   /** Leaves the broker; a persistent session stays and queues. */
   disconnect(): void {
     const channel = this.channel;
@@ -168,9 +176,7 @@ export class LocalClient {
       case 'publish':
         return this.handlers.message(packet);
       case 'pubrel':
-        // QoS 2 toward the remote: the remote already has it (we sent PUBREC only then)
-        this.channel?.handlePacket({ type: 'pubcomp', packetId: packet.packetId });
-        return;
+        return this.handlers.release(packet.packetId);
       case 'puback':
       case 'pubrec': {
         const done = this.pending.get(packet.packetId);

@@ -42,7 +42,12 @@ export interface RemoteClientOptions {
 }
 
 type Pending =
+  /** The bridge's own PUBLISH (its notification), under an id of its own. */
   | { kind: 'publish'; qos: QoS; done: () => void; released: boolean }
+  /** A message of the bridge's local session, under that session's packet id (forward()). */
+  | { kind: 'forward'; acked: () => void }
+  /** A PUBREL of the local session's QoS 2 message, waiting for PUBCOMP (release()). */
+  | { kind: 'release'; completed: () => void }
   | { kind: 'subscribe'; filters: readonly string[] }
   | { kind: 'unsubscribe' };
 
@@ -53,7 +58,10 @@ export class RemoteClient {
   private readonly pending = new Map<number, Pending>();
   /** QoS 2 ids handed to the local broker and not yet taken: a resent PUBLISH is not delivered twice. */
   private readonly incomingPending = new Set<number>();
-  private nextPacketId = 1;
+  /** The bridge's own packets count down from the top, away from the local session's ids, which count up. */
+  private nextPacketId = 65535;
+  /** Forwarded packets whose id one of the bridge's own packets holds: sent once it completes. */
+  private readonly parked = new Map<number, () => void>();
   private state: 'connecting' | 'connected' | 'closed' = 'connecting';
   private lastSent = Date.now();
   private lastReceived = Date.now();
@@ -89,14 +97,30 @@ export class RemoteClient {
     return this.state === 'connected';
   }
 
-  /** QoS 1/2 messages sent and not yet acknowledged. */
-  get inflight(): number {
-    let count = 0;
-    for (const entry of this.pending.values()) if (entry.kind === 'publish') count++;
-    return count;
+  /**
+   * Sends a QoS 1/2 message of the bridge's local session under that session's packet id and DUP
+   * flag: the local session keeps its ids and states across reconnections and restarts, so its
+   * resend (PUBLISH with DUP, or PUBREL) is the resend the remote's session expects [MQTT-4.4.0-1],
+   * and a QoS 2 message is not delivered twice by a remote that delivers on PUBLISH.
+   * `acked` runs on PUBACK, or on PUBREC for QoS 2 (then release() sends the PUBREL).
+   */
+  forward(packet: PublishPacket, acked: () => void): void {
+    const packetId = packet.packetId!;
+    this.whenFree(packetId, () => {
+      this.pending.set(packetId, { kind: 'forward', acked });
+      this.send(packet);
+    });
   }
 
-  /** Sends a PUBLISH; `done` runs when the remote has acknowledged it (at once for QoS 0). */
+  /** PUBREL for the local session's QoS 2 message with this id (forwarded on this or an earlier connection); `completed` on PUBCOMP. */
+  release(packetId: number, completed: () => void): void {
+    this.whenFree(packetId, () => {
+      this.pending.set(packetId, { kind: 'release', completed });
+      this.send({ type: 'pubrel', packetId });
+    });
+  }
+
+  /** Sends a PUBLISH of the bridge's own; `done` runs when the remote has acknowledged it (at once for QoS 0). */
   publish(packet: PublishPacket, done: () => void): void {
     if (packet.qos === 0) {
       this.send({ ...packet, dup: false });
@@ -134,11 +158,26 @@ export class RemoteClient {
     this.close(why);
   }
 
+  /** Runs `send` now, unless one of the bridge's own packets holds the id: then when it completes. */
+  private whenFree(packetId: number, send: () => void): void {
+    const holder = this.pending.get(packetId);
+    if (holder === undefined || holder.kind === 'forward' || holder.kind === 'release') send();
+    else this.parked.set(packetId, send);
+  }
+
+  /** An id is free again: a forwarded packet parked behind it goes out. */
+  private freed(packetId: number): void {
+    const send = this.parked.get(packetId);
+    if (send === undefined) return;
+    this.parked.delete(packetId);
+    send();
+  }
+
   private allocate(entry: Pending): number {
     for (let tries = 0; tries < 65535; tries++) {
       const id = this.nextPacketId;
-      this.nextPacketId = id === 65535 ? 1 : id + 1;
-      if (!this.pending.has(id)) {
+      this.nextPacketId = id === 1 ? 65535 : id - 1;
+      if (!this.pending.has(id) && !this.parked.has(id)) {
         this.pending.set(id, entry);
         return id;
       }
@@ -186,6 +225,12 @@ export class RemoteClient {
         return this.finish(packet.packetId);
       case 'pubrec': {
         const entry = this.pending.get(packet.packetId);
+        if (entry?.kind === 'forward') {
+          // the local session answers with PUBREL (even after a failure code, which ends the flow
+          // at the remote: its PUBCOMP to that PUBREL then completes the local side too)
+          entry.acked();
+          return;
+        }
         if (entry?.kind !== 'publish') return;
         if ((packet.reasonCode ?? 0) >= 0x80) return this.finish(packet.packetId); // the remote dropped it (MQTT 5.0 §4.3.3)
         entry.released = true;
@@ -198,15 +243,18 @@ export class RemoteClient {
         return;
       case 'suback': {
         const entry = this.pending.get(packet.packetId);
-        this.pending.delete(packet.packetId);
         if (entry?.kind !== 'subscribe') return;
+        this.pending.delete(packet.packetId);
+        this.freed(packet.packetId);
         packet.reasonCodes.forEach((code, i) => {
           if (code >= 0x80) this.handlers.subscribeFailed(entry.filters[i] ?? '', code);
         });
         return;
       }
       case 'unsuback':
+        if (this.pending.get(packet.packetId)?.kind !== 'unsubscribe') return;
         this.pending.delete(packet.packetId);
+        this.freed(packet.packetId);
         return;
       case 'pingresp':
         return;
@@ -238,10 +286,21 @@ export class RemoteClient {
     });
   }
 
+  /** PUBACK or PUBCOMP. */
   private finish(packetId: number): void {
     const entry = this.pending.get(packetId);
-    if (entry?.kind !== 'publish') return;
+    if (entry === undefined) return;
+    if (entry.kind === 'forward') {
+      this.pending.delete(packetId);
+      return entry.acked(); // PUBACK of a forwarded QoS 1 message
+    }
+    if (entry.kind === 'release') {
+      this.pending.delete(packetId);
+      return entry.completed();
+    }
+    if (entry.kind !== 'publish') return;
     this.pending.delete(packetId);
+    this.freed(packetId);
     entry.done();
   }
 
@@ -266,6 +325,7 @@ export class RemoteClient {
     this.timer = undefined;
     this.socket.destroy();
     this.pending.clear(); // unacknowledged messages stay in the local session and are sent again
+    this.parked.clear();
     this.handlers.closed(why);
   }
 }
