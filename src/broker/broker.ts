@@ -180,8 +180,8 @@ export class Broker {
 
   /**
    * Another node takes this client id over (cluster with a shared store): the connection here
-   * closes (0x8E for v5), and a resumed session is committed and let go without being deleted, for
-   * that node to read; a clean start ends it here, will included. Resolves once the store has it.
+   * closes (0x8E for v5), and the session is committed and let go without being deleted, for that
+   * node to read. Resolves once the store has it.
    */
   async handOverSession(clientId: string, clean: boolean): Promise<void> {
     const channel = this.channels.get(clientId);
@@ -189,23 +189,22 @@ export class Broker {
       this.options.logger.log('notice', `Client ${clientId} connected to another node, closing old connection.`);
       channel.takenOver(clean);
     }
-    if (!clean) this.willTimers.cancel(clientId); // [MQTT-3.1.3-9] it came back in time
+    // [MQTT-3.1.3-9] a resumed session came back in time; a clean start ends it, will included
+    if (clean) this.willTimers.fire(clientId);
+    else this.willTimers.cancel(clientId);
     const session = this.sessions.get(clientId);
     const persistence = this.persistence;
     if (session === undefined || persistence === undefined) return;
-    if (clean) {
-      this.endSession(session);
-    } else {
-      this.expiryTimers.cancel(clientId);
-      await persistence.handOver(session);
-      if (this.sessions.get(clientId) !== session) return;
-      for (const subscription of session.subscriptions.values()) this.router.remove(subscription);
-      session.subscriptions.clear();
-      session.clearMessages();
-      this.sessions.delete(clientId);
-      this.cluster?.sessionEnded(clientId);
-    }
-    await persistence.sync();
+    this.expiryTimers.cancel(clientId);
+    // never deleted here, even for a clean start: the taking node may be writing it already, and it
+    // deletes the stored session itself before its own writes [MQTT-3.1.2-4]
+    await persistence.handOver(session);
+    if (this.sessions.get(clientId) !== session) return;
+    for (const subscription of session.subscriptions.values()) this.router.remove(subscription);
+    session.subscriptions.clear();
+    session.clearMessages();
+    this.sessions.delete(clientId);
+    this.cluster?.sessionEnded(clientId);
   }
 
   /** A connection left: the session waits for its client, or ends now if its expiry is 0. */
@@ -286,6 +285,11 @@ export class Broker {
    * in time, so a delayed will is cancelled; a clean start ends the old session, will included.
    */
   takenOverRemotely(clientId: string, clean: boolean): void {
+    if (this.persistence?.shared === true) {
+      // sessions in Redis: the session is let go without deleting it (the taking node reads it)
+      void this.handOverSession(clientId, clean).catch(() => undefined);
+      return;
+    }
     const channel = this.channels.get(clientId);
     if (channel !== undefined) {
       this.options.logger.log('notice', `Client ${clientId} connected to another node, closing old connection.`);
