@@ -5,9 +5,10 @@ import { parseFlags, untilSignal } from './long-flags.js';
 
 const usage = `Usage: culex demo [options]
 
-Starts a broker (password file + ACL file: each sensor writes only sensor_data/<id>, reads only
-config_change/<id> and config_change/all; only the admin writes config_change), N simulated
-sensors, the recorder (SQLite) and the web console, and prints the console's address.
+Starts a broker (dynamic security: each sensor writes only sensor_data/<id>, reads only
+config_change/<id> and config_change/all; only the admin writes config_change and adds sensors),
+N simulated sensors, the recorder (SQLite) and the web console, and prints the console's address.
+Sensors added from the console stay in DIR/dynamic-security.json for the next run.
 
  --port P            MQTT over TCP (default 1883)
  --ws-port P         MQTT over WebSocket, used by the console (default 8083)
@@ -66,7 +67,7 @@ export async function main(argv: string[]): Promise<number> {
       `  broker     ${demo.brokerUrl}   (WebSocket ${demo.webSocketUrl})`,
       `  sensors    ${demo.sensorIds.join(', ')}`,
       `  database   ${demo.database}   (culex recorder query --db ${demo.database} --since 10m)`,
-      `  files      ${files.config}, ${files.passwords}, ${files.acl}, ${files.credentials}`,
+      `  files      ${files.config}, ${files.security}, ${files.credentials}`,
       '',
       `Order a sensor:  culex pub -p ${new URL(demo.brokerUrl).port} -u ${demo.admin.username} -P '…' -t config_change/${demo.sensorIds[0]} -m '{"sampleRateHz": 5}'`,
       'Ctrl-C stops everything.',

@@ -1,5 +1,5 @@
 // `culex demo` as a library call: writes the demo's files, starts the broker from its
-// mosquitto.conf (the same path as `culex broker -c`: password file, ACL file, TCP and WebSocket
+// mosquitto.conf (the same path as `culex broker -c`: dynamic security, TCP and WebSocket
 // listeners), then the recorder, the sensors and the console, each with its own login.
 
 import { randomBytes } from 'node:crypto';
@@ -66,7 +66,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
   const logins: DemoLogins = { admin, recorder: { username: 'recorder', password: secret() }, sensors: new Map(ids.map((id) => [id, secret()])) };
   if (ids.includes(admin.username) || admin.username === logins.recorder.username) throw new Error(`the admin user may not be called '${admin.username}'`);
 
-  const files = await writeDemoFiles(dataDir, topics, logins, { host, port, webSocketPort });
+  const files = writeDemoFiles(dataDir, topics, logins, { host, port, webSocketPort });
   const config = readMosquittoConf(files.config);
   if (config instanceof ConfigError) throw new Error(config.message);
   const logger = options.logger ?? new StreamLogger({ types: ['error', 'warning'], stream: process.stderr, timestamp: true });

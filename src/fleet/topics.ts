@@ -2,6 +2,10 @@
 // `<config>/all`, retained status on `<status>/<sensor>`. The prefixes are configurable; the
 // defaults are the ones the system was specified with.
 
+// The id rule and the reserved id "all" live with the sensor's dynamic-security role, in plain
+// JavaScript that the console page loads too.
+export { ALL_SENSORS, sensorIdProblem } from './console-web/sensor-role.js';
+
 export interface FleetTopics {
   /** Readings: `<data>/<sensor id>`. */
   readonly data: string;
@@ -13,9 +17,6 @@ export interface FleetTopics {
 
 export const defaultTopics: FleetTopics = { data: 'sensor_data', config: 'config_change', status: 'sensor_status' };
 
-/** The id that addresses every sensor at once on the config topic. */
-export const ALL_SENSORS = 'all';
-
 export const dataTopic = (topics: FleetTopics, sensor: string): string => `${topics.data}/${sensor}`;
 export const configTopic = (topics: FleetTopics, sensor: string): string => `${topics.config}/${sensor}`;
 export const statusTopic = (topics: FleetTopics, sensor: string): string => `${topics.status}/${sensor}`;
@@ -25,16 +26,6 @@ export function sensorOf(prefix: string, topic: string): string | undefined {
   if (!topic.startsWith(`${prefix}/`)) return undefined;
   const rest = topic.slice(prefix.length + 1);
   return rest.length === 0 || rest.includes('/') ? undefined : rest;
-}
-
-/**
- * A sensor id must be usable as one topic level and as an MQTT client id and username: letters,
- * digits, '-', '_' and '.', 1 to 64 characters, and not the reserved word "all".
- */
-export function sensorIdProblem(id: string): string | undefined {
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(id)) return `invalid sensor id '${id}' (letters, digits, '.', '_' and '-', at most 64)`;
-  if (id === ALL_SENSORS) return `'${ALL_SENSORS}' is reserved for orders to every sensor`;
-  return undefined;
 }
 
 /** A topic prefix must be a plain topic name without wildcards. */

@@ -1,4 +1,4 @@
-// The demo's broker with its generated password file and ACL, tried with real MQTT.js clients:
+// The demo's broker with its generated dynamic-security file, tried with real MQTT.js clients:
 // a sensor cannot publish as another sensor nor give orders; only the admin writes config_change.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -12,6 +12,12 @@ import { startDemo, type RunningDemo } from '../../src/fleet/demo.js';
 import type { SensorStatus } from '../../src/fleet/messages.js';
 import { Inbox } from '../helpers/mqttjs.js';
 import { findFreePort } from '../helpers/ports.js';
+
+interface DynsecFileJson {
+  defaultACLAccess: Record<string, boolean>;
+  clients: { username: string; roles: { rolename: string }[] }[];
+  roles: { rolename: string; acls: { acltype: string; topic: string; allow: boolean }[] }[];
+}
 
 let dir: string;
 let demo: RunningDemo;
@@ -58,12 +64,30 @@ async function publishCode(client: MqttClient, topic: string, payload: string): 
 }
 
 describe('the demo ACL', () => {
-  test('the generated files: secrets readable by their owner only, one user block per sensor', () => {
-    assert.equal(statSync(demo.files.passwords).mode & 0o777, 0o600);
+  test('the generated files: secrets readable by their owner only, one dynamic-security role per sensor', () => {
+    assert.equal(statSync(demo.files.security).mode & 0o777, 0o600);
     assert.equal(statSync(demo.files.credentials).mode & 0o777, 0o600);
-    const acl = readFileSync(demo.files.acl, 'utf8');
-    assert.match(acl, /^user sensor-01\ntopic write sensor_data\/sensor-01\ntopic write sensor_status\/sensor-01\ntopic read config_change\/sensor-01\ntopic read config_change\/all$/m);
-    assert.match(acl, /^user admin\n(topic .*\n)*topic readwrite config_change\/#$/m);
+    const conf = readFileSync(demo.files.config, 'utf8');
+    assert.match(conf, /^plugin \S*mosquitto_dynamic_security\.so$/m);
+    assert.ok(conf.includes(`\nplugin_opt_config_file ${demo.files.security}\n`));
+    assert.doesNotMatch(conf, /^(password_file|acl_file) /m);
+    const security = JSON.parse(readFileSync(demo.files.security, 'utf8')) as DynsecFileJson;
+    assert.deepEqual(security.defaultACLAccess, { publishClientSend: false, publishClientReceive: false, subscribe: false, unsubscribe: true });
+    assert.deepEqual(security.clients.map((c) => [c.username, c.roles.map((r) => r.rolename)]).sort(), [
+      ['admin', ['admin', 'fleet-operator']],
+      ['recorder', ['recorder']],
+      ['sensor-01', ['sensor:sensor-01']],
+      ['sensor-02', ['sensor:sensor-02']],
+    ]);
+    const role = security.roles.find((r) => r.rolename === 'sensor:sensor-01')!;
+    assert.deepEqual(role.acls.map((a) => `${a.acltype} ${a.topic} ${a.allow}`).sort(), [
+      'publishClientReceive config_change/all true',
+      'publishClientReceive config_change/sensor-01 true',
+      'publishClientSend sensor_data/sensor-01 true',
+      'publishClientSend sensor_status/sensor-01 true',
+      'subscribeLiteral config_change/all true',
+      'subscribeLiteral config_change/sensor-01 true',
+    ]);
     assert.deepEqual([...sensorPasswords.keys()], ['sensor-01', 'sensor-02']);
   });
 
@@ -101,7 +125,11 @@ describe('the demo ACL', () => {
   test('a sensor reads only its own orders; the recorder cannot write readings; the admin gives orders to all', async () => {
     const sensor = await login('sensor-01', sensorPasswords.get('sensor-01'), { clientId: 'listener-sensor-01' });
     const inbox = new Inbox(sensor);
-    await sensor.subscribeAsync(['config_change/#'], { qos: 1 });
+    // Its own orders and the orders to all; another sensor's orders or a wildcard: SUBACK 0x87.
+    await sensor.subscribeAsync(['config_change/sensor-01', 'config_change/all'], { qos: 1 });
+    for (const filter of ['config_change/sensor-02', 'config_change/#']) {
+      await assert.rejects(sensor.subscribeAsync(filter, { qos: 1 }), /Not authorized/, filter);
+    }
     const recorder = await login(demo.logins.recorder.username, demo.logins.recorder.password, { clientId: 'recorder-impostor' });
     assert.equal(await publishCode(recorder, 'sensor_data/sensor-01', '{}'), 0x87);
     assert.equal(await publishCode(recorder, 'config_change/all', '{}'), 0x87);
