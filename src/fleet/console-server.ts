@@ -40,6 +40,8 @@ const staticFiles: Readonly<Record<string, { file: string; type: string }>> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/console.js': { file: 'console.js', type: 'text/javascript; charset=utf-8' },
   '/plot.js': { file: 'plot.js', type: 'text/javascript; charset=utf-8' },
+  '/sensor-admin.js': { file: 'sensor-admin.js', type: 'text/javascript; charset=utf-8' },
+  '/sensor-role.js': { file: 'sensor-role.js', type: 'text/javascript; charset=utf-8' },
   '/console.css': { file: 'console.css', type: 'text/css; charset=utf-8' },
   '/favicon.svg': { file: 'favicon.svg', type: 'image/svg+xml' },
 };

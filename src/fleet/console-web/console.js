@@ -2,6 +2,7 @@
 // the broker; sensors from their retained sensor_status, live readings from sensor_data, history
 // from the recorder's database through /api/history, orders published on config_change.
 import { drawPlot, drawSparkline } from './plot.js';
+import { sensorAdminConnected, setupSensorAdmin } from './sensor-admin.js';
 
 const $ = (id) => document.getElementById(id);
 const KEEP_MS = 3_600_000; // readings kept in memory per sensor
@@ -65,6 +66,7 @@ function connect(login) {
   state.client = client;
   client.on('connect', () => {
     setConnection('connected', 'connected');
+    sensorAdminConnected(client);
     $('login').hidden = true;
     $('user').textContent = login?.username ? `as ${login.username}` : 'anonymous';
     $('logout').hidden = !login;
@@ -351,6 +353,7 @@ function sendOrder(event) {
 
 async function start() {
   state.config = await (await fetch('/api/config')).json();
+  setupSensorAdmin(state.config, (id) => state.sensors.get(id)?.status?.online);
   $('settings-form').addEventListener('submit', sendOrder);
   $('settings-form').addEventListener('input', () => (state.formDirty = true));
   $('target').addEventListener('change', () => {
