@@ -41,6 +41,8 @@ const staticFiles: Readonly<Record<string, { file: string; type: string }>> = {
   '/console.js': { file: 'console.js', type: 'text/javascript; charset=utf-8' },
   '/plot.js': { file: 'plot.js', type: 'text/javascript; charset=utf-8' },
   '/sensor-admin.js': { file: 'sensor-admin.js', type: 'text/javascript; charset=utf-8' },
+  '/sensor-list.js': { file: 'sensor-list.js', type: 'text/javascript; charset=utf-8' },
+  '/dynsec-link.js': { file: 'dynsec-link.js', type: 'text/javascript; charset=utf-8' },
   '/sensor-role.js': { file: 'sensor-role.js', type: 'text/javascript; charset=utf-8' },
   '/console.css': { file: 'console.css', type: 'text/css; charset=utf-8' },
   '/favicon.svg': { file: 'favicon.svg', type: 'image/svg+xml' },

@@ -3,7 +3,8 @@
 // $CONTROL/dynamic-security/v1 over MQTT over WebSocket. Then MQTT.js, logged in as s42 with that
 // password, publishes a reading that the demo's recorder stores, cannot publish as another sensor,
 // receives its orders, and a wrong password is refused. Bad ids are refused before sending, and
-// adding s42 again shows Mosquitto's error string.
+// adding s42 again shows Mosquitto's error string. Disable, Enable and Delete in the list work on
+// the real login.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,7 +48,7 @@ async function submit(page: Page, id: string, timeoutMs = 30_000): Promise<{ sta
   }
 }
 
-test('the console adds sensor s42 through dynamic security in Chromium; s42 then writes only sensor_data/s42 (stored by the recorder) and reads config_change/s42', async (t: TestContext) => {
+test('the console adds sensor s42 through dynamic security in Chromium; s42 then writes only sensor_data/s42 (stored by the recorder) and reads config_change/s42; disable, enable, delete', async (t: TestContext) => {
   if (!needTools(t, ['chromium'], 'chromium')) return;
   const dir = mkdtempSync(join(tmpdir(), 'culex-add-sensor-'));
   const [port, wsPort, consolePort] = [await findFreePort(), await findFreePort(), await findFreePort()];
@@ -134,6 +135,25 @@ test('the console adds sensor s42 through dynamic security in Chromium; s42 then
     assert.deepEqual([order.topic, order.payload], ['config_change/s42', '{"sampleRateHz": 2}']);
 
     await assert.rejects(login('s42', 'wrong-password'), /Not authorized|Bad User Name or Password/i);
+
+    // Disable: s42 is disconnected at once and refused until Enable.
+    const row = page.locator('#dynsec-sensors tr[data-sensor="s42"]');
+    const kicked = new Promise<void>((resolve) => s42.once('close', () => resolve()));
+    await row.locator('button[data-action="disable"]').click();
+    await Promise.race([kicked, sleep(30_000).then(() => assert.fail('s42 was not disconnected within 30 s'))]);
+    await page.locator('#dynsec-sensors tr[data-sensor="s42"][data-login="disabled"]').waitFor({ timeout: 30_000 });
+    await assert.rejects(login('s42', password), /Not authorized|Bad User Name or Password/i);
+    await row.locator('button[data-action="enable"]').click();
+    await page.locator('#dynsec-sensors tr[data-sensor="s42"][data-login="enabled"]').waitFor({ timeout: 30_000 });
+    await login('s42', password);
+
+    // Delete takes a second click; then the login is gone.
+    await row.locator('button[data-action="delete"]').click();
+    assert.equal(await row.count(), 1, 'one click deletes nothing');
+    await row.locator('button[data-action="confirm-delete"]').click();
+    await row.waitFor({ state: 'detached', timeout: 30_000 });
+    assert.match(await page.locator('#dynsec-sensors-note').innerText(), /^Delete s42: done\. 2 sensors with a sensor role/);
+    await assert.rejects(login('s42', password), /Not authorized|Bad User Name or Password/i);
     assert.deepEqual(errors, []);
   } finally {
     await Promise.all(clients.map((client) => client.endAsync(true)));

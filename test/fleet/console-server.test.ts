@@ -55,7 +55,7 @@ describe('console HTTP server', () => {
     assert.equal(mqttjs.status, 200);
     assert.match(String(mqttjs.headers['content-type']), /javascript/);
     assert.ok(mqttjs.body.length > 100_000, 'the browser bundle');
-    for (const path of ['/console.js', '/plot.js', '/sensor-admin.js', '/sensor-role.js', '/console.css', '/favicon.svg']) assert.equal((await get(path)).status, 200, path);
+    for (const path of ['/console.js', '/plot.js', '/sensor-admin.js', '/sensor-list.js', '/dynsec-link.js', '/sensor-role.js', '/console.css', '/favicon.svg']) assert.equal((await get(path)).status, 200, path);
   });
 
   test('/api/config tells the page where the broker is and that it must log in', async () => {

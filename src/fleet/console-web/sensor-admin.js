@@ -1,82 +1,20 @@
 // The console's "Add a sensor" page: the operator gives an id, a username and a password (or has
-// one made and shown once); the page sends the dynamic-security commands of sensor-role.js to
-// $CONTROL/dynamic-security/v1 over the console's own MQTT connection, reads the answers on
-// .../response by their correlationData, and lists the sensors that dynamic security knows.
-import { addSensorSteps, sensorIdProblem, sensorsIn } from './sensor-role.js';
+// one made and shown once); the page sends the dynamic-security commands of sensor-role.js through
+// dynsec-link.js and shows the plugin's answer; sensor-list.js lists the sensors beside the form.
+import { isConnected, linkConnected, newTag, send } from './dynsec-link.js';
+import { listSensors, setupSensorList } from './sensor-list.js';
+import { addSensorSteps, sensorIdProblem } from './sensor-role.js';
 
 const $ = (id) => document.getElementById(id);
-const CONTROL = '$CONTROL/dynamic-security/v1';
-const RESPONSE = `${CONTROL}/response`;
-const ANSWER_MS = 10_000;
 const MIN_PASSWORD = 8;
 
-/** The console's connection as seen from here; replaced on every (re)connect. */
-const link = { client: null, subscribed: null, waiting: new Map(), config: null, onlineOf: () => undefined };
+let topics = null;
 
 /** A password of 20 base64url characters (120 random bits), made in the browser. */
 function newPassword() {
   const bytes = crypto.getRandomValues(new Uint8Array(15));
   return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_');
 }
-
-class ControlError extends Error {}
-
-function onResponse(topic, payload) {
-  if (topic !== RESPONSE) return;
-  let responses;
-  try {
-    responses = JSON.parse(new TextDecoder().decode(payload)).responses;
-  } catch {
-    return;
-  }
-  // Every admin subscribed here sees every answer: ours are the ones with our correlationData.
-  const tag = Array.isArray(responses) ? responses[0]?.correlationData : undefined;
-  const waiter = link.waiting.get(tag);
-  if (!waiter) return;
-  link.waiting.delete(tag);
-  waiter.resolve(responses);
-}
-
-function ensureSubscribed(client) {
-  if (link.subscribed) return link.subscribed;
-  link.subscribed = new Promise((resolve, reject) => {
-    client.subscribe(RESPONSE, { qos: 1 }, (error, granted) => {
-      if (error || (granted ?? []).some((g) => g.qos >= 0x80)) {
-        link.subscribed = null;
-        reject(new ControlError(`this login may not read ${RESPONSE}: it needs a role that allows the dynamic-security API`));
-      } else resolve();
-    });
-  });
-  return link.subscribed;
-}
-
-/** Sends one control message; resolves with its responses, rejects with a ControlError. */
-async function send(message) {
-  const client = link.client;
-  if (!client?.connected) throw new ControlError('not connected to the broker');
-  await ensureSubscribed(client);
-  const tag = message.commands[0].correlationData;
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      link.waiting.delete(tag);
-      reject(new ControlError(`no answer on ${RESPONSE} within ${ANSWER_MS / 1000} s: is dynamic security enabled on this broker?`));
-    }, ANSWER_MS);
-    link.waiting.set(tag, {
-      resolve: (responses) => {
-        clearTimeout(timer);
-        resolve(responses);
-      },
-    });
-    client.publish(CONTROL, JSON.stringify(message), { qos: 1 }, (error) => {
-      if (!error) return;
-      clearTimeout(timer);
-      link.waiting.delete(tag);
-      reject(new ControlError(`the broker refused the command on ${CONTROL} (${error.message}): this login needs the admin role`));
-    });
-  });
-}
-
-const newTag = () => `console-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 
 function showStatus(state, text) {
   const status = $('add-sensor-status');
@@ -94,7 +32,7 @@ function clearSecret() {
 function formProblem({ id, username, password }) {
   const idProblem = sensorIdProblem(id);
   if (idProblem) return idProblem;
-  if (username.length === 0 || username.length > 65535) return 'the username may not be empty';
+  if (username.length > 65535) return 'the username is longer than MQTT allows (65535)';
   if (password.length < MIN_PASSWORD) return `the password needs at least ${MIN_PASSWORD} characters`;
   return undefined;
 }
@@ -115,7 +53,7 @@ async function addSensor(event) {
   const button = $('add-sensor-button');
   button.disabled = true;
   showStatus('working', `Adding ${id}…`);
-  const steps = addSensorSteps({ topics: link.config.topics, id, username, password, tag: newTag() });
+  const steps = addSensorSteps({ topics, id, username, password, tag: newTag() });
   try {
     const [role] = await send(steps.role);
     if (role.error) {
@@ -129,7 +67,6 @@ async function addSensor(event) {
       const left = undo.error ? ` The role ${steps.rollback.commands[0].rolename} was left behind (deleteRole: ${undo.error}).` : '';
       return showStatus('failed', `Not added: createClient ${username}: ${client.error}.${left}`);
     }
-    const { topics } = link.config;
     showStatus('added', `Sensor ${id} added: username ${username}; it may write ${topics.data}/${id} and ${topics.status}/${id} and read ${topics.config}/${id} and ${topics.config}/all.`);
     if (generated) {
       $('new-sensor-password').textContent = password;
@@ -147,32 +84,6 @@ async function addSensor(event) {
   }
 }
 
-async function listSensors() {
-  const note = $('dynsec-sensors-note');
-  try {
-    const [answer] = await send({ commands: [{ command: 'listClients', verbose: true, correlationData: newTag() }] });
-    if (answer.error) throw new ControlError(`listClients: ${answer.error}`);
-    const sensors = sensorsIn(answer.data);
-    const body = $('dynsec-sensors');
-    body.replaceChildren(
-      ...sensors.map((sensor) => {
-        const row = document.createElement('tr');
-        row.dataset.sensor = sensor.id;
-        const online = link.onlineOf(sensor.id);
-        for (const text of [sensor.id, sensor.username, sensor.disabled ? 'disabled' : 'enabled', online === undefined ? 'never seen' : online ? 'online' : 'offline']) {
-          const cell = document.createElement('td');
-          cell.textContent = text;
-          row.append(cell);
-        }
-        return row;
-      }),
-    );
-    note.textContent = `${sensors.length} sensor${sensors.length === 1 ? '' : 's'} with a sensor role, of ${answer.data.totalCount} clients.`;
-  } catch (error) {
-    note.textContent = `Cannot list the sensors: ${error.message}.`;
-  }
-}
-
 function syncPasswordChoice() {
   const own = $('password-own').checked;
   const input = $('new-sensor-password-input');
@@ -187,13 +98,13 @@ function showPage() {
   $('add-sensor-view').hidden = !admin;
   if (!admin) clearSecret(); // the password is shown once, not kept on screen
   for (const tab of document.querySelectorAll('.tab')) tab.classList.toggle('active', tab.getAttribute('href') === (admin ? '#add-sensor' : '#'));
-  if (admin && link.client?.connected) listSensors();
+  if (admin && isConnected()) listSensors();
 }
 
 /** Called once at start with the console's config and a way to know whether a sensor is online. */
 export function setupSensorAdmin(config, onlineOf) {
-  link.config = config;
-  link.onlineOf = onlineOf;
+  topics = config.topics;
+  setupSensorList(onlineOf);
   $('add-sensor-form').addEventListener('submit', addSensor);
   $('new-sensor-id').addEventListener('input', () => {
     const id = $('new-sensor-id').value.trim();
@@ -203,7 +114,6 @@ export function setupSensorAdmin(config, onlineOf) {
     $('new-sensor-id-problem').textContent = problem ?? '';
   });
   for (const radio of document.querySelectorAll('input[name="password-choice"]')) radio.addEventListener('change', syncPasswordChoice);
-  $('refresh-sensors').addEventListener('click', () => listSensors());
   window.addEventListener('hashchange', showPage);
   syncPasswordChoice();
   showPage();
@@ -211,8 +121,6 @@ export function setupSensorAdmin(config, onlineOf) {
 
 /** Called on every connect of the console's MQTT client (a clean session: subscribe again). */
 export function sensorAdminConnected(client) {
-  if (link.client !== client) client.on('message', onResponse);
-  link.client = client;
-  link.subscribed = null;
+  linkConnected(client);
   if (location.hash === '#add-sensor') listSensors();
 }
