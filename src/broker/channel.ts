@@ -32,8 +32,8 @@ export class Channel {
   will: Will | undefined = undefined;
   /** Seconds; 0 = no keepalive. */
   keepalive = 0;
-  /** Topic aliases the client has set on this connection (v5). */
-  readonly topicAliases = new Map<number, string>();
+  /** Topic aliases the client has set on this connection (v5); made on first use, as most clients set none. */
+  topicAliases: Map<number, string> | undefined = undefined;
   /** The client asked for reason strings and user properties on errors (v5 Request Problem Information). */
   problemInformation = true;
   /** Session Expiry Interval given on CONNECT was 0 (then DISCONNECT may not raise it, MQTT 5.0 §3.14.2.2.2). */

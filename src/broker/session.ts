@@ -86,7 +86,7 @@ export class Session {
   private queuedBytes = 0;
   private readonly packetIds = new PacketIdAllocator();
   /** Outbound topic aliases on the current connection, least recently used first [MQTT-3.3.2-11]. */
-  private topicAliases = new Map<string, number>();
+  private topicAliases: Map<string, number> | undefined = undefined; // made on first use: most clients never use aliases
   private nextTopicAlias = 1;
   private outgoingSeq = 0;
   /** The current connection, or null while the client is away. */
@@ -226,7 +226,7 @@ export class Session {
     this.limits = limits;
     this.disconnectedAt = 0;
     this.droppingLogged = false;
-    this.topicAliases = new Map(); // aliases last only as long as the connection (MQTT 5.0 §3.3.2.3.4)
+    this.topicAliases = undefined; // aliases last only as long as the connection (MQTT 5.0 §3.3.2.3.4)
     this.nextTopicAlias = 1;
     for (const entry of this.inflight.values()) {
       if (entry.state === 'pubrel') writePubrel(entry.packetId);
@@ -316,7 +316,7 @@ export class Session {
       return encoded.bytes.length > this.limits.maxPacketSize ? undefined : encoded;
     }
     // Slow path, only with topicAliasOut: the topic once with a new alias, then only the alias.
-    const aliases = this.topicAliases;
+    const aliases = (this.topicAliases ??= new Map());
     const topic = message.topic;
     let alias = aliases.get(topic);
     const known = alias !== undefined;

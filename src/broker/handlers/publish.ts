@@ -19,11 +19,11 @@ export function handlePublish(channel: Channel, packet: PublishPacket): void | P
       return channel.fail(ReasonCode.TopicAliasInvalid, `topic alias ${alias} outside 1..${options.maxTopicAlias} [MQTT-3.3.2-9]`);
     }
     if (topic === '') {
-      const known = channel.topicAliases.get(alias);
+      const known = channel.topicAliases?.get(alias);
       if (known === undefined) return channel.fail(ReasonCode.ProtocolError, `unknown topic alias ${alias}`);
       topic = known;
     } else {
-      channel.topicAliases.set(alias, topic);
+      (channel.topicAliases ??= new Map()).set(alias, topic);
     }
   }
   if (packet.qos > options.maxQos) {
