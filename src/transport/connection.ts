@@ -34,8 +34,9 @@ export class SocketConnection implements ClientLink, ByteSink, ReadThrottled {
   private readonly outbox = new Outbox(this);
   private readonly channel: Channel;
   private closed = false;
-  /** Bytes this connection may still read before it yields the event loop to the others. */
+  /** Bytes this connection may still read in the turn numbered budgetTurn before it yields the event loop to the others. */
   private readBudget = readTurns.budget;
+  private budgetTurn = -1;
   /** Paused because it spent its read budget (see read-turns.ts). */
   private throttled = false;
   /** Paused because the channel holds packets back behind a pending check. */
@@ -146,6 +147,11 @@ export class SocketConnection implements ClientLink, ByteSink, ReadThrottled {
 
   private onData(chunk: Buffer): void {
     this.broker.stats.bytesReceived += chunk.length;
+    const turn = readTurns.currentTurn();
+    if (turn !== this.budgetTurn) {
+      this.budgetTurn = turn;
+      this.readBudget = readTurns.budget;
+    }
     const error = this.parser.push(chunk, this.onPacket);
     if (error !== undefined) this.channel.handleProtocolError(error);
     this.readBudget -= chunk.length;

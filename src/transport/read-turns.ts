@@ -15,6 +15,13 @@ class ReadTurns {
   readonly budget = 64 * 1024;
   /** How many times a connection yielded, for tests and the curious. */
   yields = 0;
+  /** Counts event-loop turns in which something was read; a connection's budget is per turn. */
+  private turn = 0;
+  private turnEndScheduled = false;
+  private readonly endTurn = (): void => {
+    this.turn++;
+    this.turnEndScheduled = false;
+  };
   private waiting: ReadThrottled[] = [];
   private scheduled = false;
   private readonly nextTurn = (): void => {
@@ -23,6 +30,19 @@ class ReadTurns {
     this.scheduled = false;
     for (let i = 0; i < waiting.length; i++) waiting[i]!.readTurn();
   };
+
+  /**
+   * The number of the turn a read happens in. The first read of a turn arranges for the number to
+   * move on when the turn ends (setImmediate), so a connection that reads a little in each of many
+   * turns starts every turn with its whole budget.
+   */
+  currentTurn(): number {
+    if (!this.turnEndScheduled) {
+      this.turnEndScheduled = true;
+      setImmediate(this.endTurn);
+    }
+    return this.turn;
+  }
 
   defer(connection: ReadThrottled): void {
     this.yields++;

@@ -57,3 +57,22 @@ test('a 3 MiB burst of QoS 1 PUBLISH in one write yields the event loop and is d
     await broker.close();
   }
 });
+
+test('the read budget is per turn: a publisher that sends a little in each of many turns never yields, and loses nothing [MQTT-4.6.0-2]', { timeout: 60_000 }, async () => {
+  const broker = await startBroker();
+  try {
+    const publisher = await RawClient.connected(broker.port, { clientId: 'steady-publisher' });
+    const yieldsBefore = readTurns.yields;
+    const count = 200; // 200 KiB in all, three times the 64 KiB budget, one message per turn
+    for (let i = 0; i < count; i++) {
+      const payload = Buffer.alloc(payloadBytes, i % 251);
+      publisher.send({ type: 'publish', topic: 'steady', payload, qos: 1, retain: false, dup: false, packetId: i + 1 });
+      const ack = await publisher.expect('puback', 10_000); // the next message only after this one's turn
+      assert.equal(ack.packetId, i + 1);
+    }
+    assert.equal(readTurns.yields, yieldsBefore, 'a connection under its budget in every turn was paused');
+    publisher.destroy();
+  } finally {
+    await broker.close();
+  }
+});
