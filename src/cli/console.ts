@@ -3,8 +3,8 @@
 import { startConsole } from '../fleet/console-server.js';
 import { openReadings } from '../fleet/open-readings.js';
 import type { ReadingStore } from '../fleet/reading-store.js';
-import { topicFlags, topicsFrom, topicUsage } from './fleet-topics.js';
-import { parseFlags, untilSignal } from './long-flags.js';
+import { fleetCommandArgs, topicFlags, topicUsage } from './fleet-topics.js';
+import { untilSignal } from './long-flags.js';
 
 const usage = `Usage: culex console [--port 8080] [--ws-port 8083 | --broker ws://…] [--db …] [--login]
 
@@ -32,21 +32,9 @@ const flagSpecs = {
 } as const;
 
 export async function main(argv: string[]): Promise<number> {
-  const parsed = parseFlags(argv, flagSpecs);
-  if (typeof parsed === 'string' || parsed.positional.length > 0) {
-    process.stderr.write(`culex console: ${typeof parsed === 'string' ? parsed : `unexpected '${parsed.positional[0]}'`}\n\n${usage}`);
-    return 1;
-  }
-  const { flags } = parsed;
-  if (flags.help) {
-    process.stdout.write(usage);
-    return 0;
-  }
-  const topics = topicsFrom(flags);
-  if (typeof topics === 'string') {
-    process.stderr.write(`culex console: ${topics}\n`);
-    return 1;
-  }
+  const args = fleetCommandArgs('console', argv, flagSpecs, usage);
+  if (typeof args === 'number') return args;
+  const { flags, topics } = args;
   if (flags.broker !== undefined && !/^wss?:\/\//.test(flags.broker)) {
     process.stderr.write(`culex console: --broker must be a ws:// or wss:// URL\n`);
     return 1;

@@ -1,7 +1,8 @@
-// The topic options the fleet commands share: --data-topic, --config-topic, --status-topic.
+// What the fleet commands (sensors, recorder, console) share: the topic options --data-topic,
+// --config-topic, --status-topic, and the start of their main(): flags, --help, topics checked.
 
 import { defaultTopics, topicPrefixProblem, type FleetTopics } from '../fleet/topics.js';
-import type { FlagSpec } from './long-flags.js';
+import { parseFlags, type FlagSpec, type Flags } from './long-flags.js';
 
 export const topicFlags = {
   'data-topic': { kind: 'string' },
@@ -24,4 +25,31 @@ export function topicsFrom(flags: { 'data-topic'?: string; 'config-topic'?: stri
     if (problem !== undefined) return problem;
   }
   return topics;
+}
+
+/**
+ * Parses a fleet command's arguments: its flags and checked topics, or the exit code once the usage
+ * (--help, 0) or an error with the usage (1) is printed.
+ */
+export function fleetCommandArgs<T extends typeof topicFlags & { readonly help: { readonly kind: 'boolean' } } & Record<string, FlagSpec>>(
+  command: string,
+  argv: readonly string[],
+  specs: T,
+  usage: string,
+): { flags: Flags<T>; topics: FleetTopics } | number {
+  const fail = (message: string): number => {
+    process.stderr.write(`culex ${command}: ${message}\n`);
+    return 1;
+  };
+  const parsed = parseFlags(argv, specs);
+  if (typeof parsed === 'string') return fail(`${parsed}\n\n${usage}`);
+  if (parsed.positional.length > 0) return fail(`unexpected '${parsed.positional[0]}'\n\n${usage}`);
+  const { flags } = parsed;
+  if ((flags as Flags<{ help: { kind: 'boolean' } }>).help === true) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  // (the generic flags do not narrow to the topic options' string type on their own)
+  const topics = topicsFrom(flags as Flags<typeof topicFlags>);
+  return typeof topics === 'string' ? fail(topics) : { flags, topics };
 }

@@ -6,7 +6,7 @@ import { openReadings } from '../fleet/open-readings.js';
 import { Recorder } from '../fleet/recorder.js';
 import type { StoredReading } from '../fleet/reading-store.js';
 import { parseInstant } from '../fleet/time-range.js';
-import { topicFlags, topicsFrom, topicUsage } from './fleet-topics.js';
+import { fleetCommandArgs, topicFlags, topicUsage } from './fleet-topics.js';
 import { parseFlags, untilSignal } from './long-flags.js';
 
 export const defaultDatabase = './data/readings.db';
@@ -64,16 +64,9 @@ function fail(message: string): number {
 
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'query') return query(argv.slice(1));
-  const parsed = parseFlags(argv, recordFlags);
-  if (typeof parsed === 'string') return fail(`${parsed}\n\n${usage}`);
-  if (parsed.positional.length > 0) return fail(`unexpected '${parsed.positional[0]}'\n\n${usage}`);
-  const { flags } = parsed;
-  if (flags.help) {
-    process.stdout.write(usage);
-    return 0;
-  }
-  const topics = topicsFrom(flags);
-  if (typeof topics === 'string') return fail(topics);
+  const args = fleetCommandArgs('recorder', argv, recordFlags, usage);
+  if (typeof args === 'number') return args;
+  const { flags, topics } = args;
   const store = await openReadings(flags.db ?? defaultDatabase);
   const url = flags.broker ?? 'mqtt://127.0.0.1:1883';
   const recorder = new Recorder({

@@ -4,8 +4,8 @@
 import { readCredentials } from '../fleet/credentials-file.js';
 import { rateLimits, sensitivityLimits } from '../fleet/messages.js';
 import { SensorFleet } from '../fleet/sensor-fleet.js';
-import { topicFlags, topicsFrom, topicUsage } from './fleet-topics.js';
-import { parseFlags, untilSignal } from './long-flags.js';
+import { fleetCommandArgs, topicFlags, topicUsage } from './fleet-topics.js';
+import { untilSignal } from './long-flags.js';
 
 const usage = `Usage: culex sensors [--broker URL] [-n N] [options]
 
@@ -41,21 +41,9 @@ const flagSpecs = {
 } as const;
 
 export async function main(argv: string[]): Promise<number> {
-  const parsed = parseFlags(argv, flagSpecs);
-  if (typeof parsed === 'string' || parsed.positional.length > 0) {
-    process.stderr.write(`culex sensors: ${typeof parsed === 'string' ? parsed : `unexpected '${parsed.positional[0]}'`}\n\n${usage}`);
-    return 1;
-  }
-  const { flags } = parsed;
-  if (flags.help) {
-    process.stdout.write(usage);
-    return 0;
-  }
-  const topics = topicsFrom(flags);
-  if (typeof topics === 'string') {
-    process.stderr.write(`culex sensors: ${topics}\n`);
-    return 1;
-  }
+  const args = fleetCommandArgs('sensors', argv, flagSpecs, usage);
+  if (typeof args === 'number') return args;
+  const { flags, topics } = args;
   const logins = flags.credentials === undefined ? undefined : readCredentials(flags.credentials);
   if (typeof logins === 'string') {
     process.stderr.write(`culex sensors: ${logins}\n`);

@@ -10,6 +10,7 @@ import { clusterKeys as keys } from './keys.js';
 import type { ClusterStats } from './node.js';
 import type { RedisLink } from './redis-link.js';
 import type { RouteTable } from './route-table.js';
+import { deferred, type Deferred } from '../store/deferred.js';
 
 /** A destination node, with scratch fields valid inside one route() call (as the router's sessions). */
 class Peer {
@@ -23,22 +24,6 @@ class Peer {
     readonly node: string,
     readonly channel: string,
   ) {}
-}
-
-interface Deferred {
-  readonly promise: Promise<void>;
-  resolve(): void;
-  reject(error: unknown): void;
-}
-
-function deferred(): Deferred {
-  let resolve!: () => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
 }
 
 /** A day: how long a dead node's inbox waits for a node to adopt its sessions. */

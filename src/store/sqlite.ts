@@ -27,6 +27,7 @@ import { readState, states } from './sqlite-read.js';
 import { schema, storeFormat, storeVersion } from './sqlite-schema.js';
 import type { WriterData, WriterReply, WriterRequest } from './sqlite-writer.js';
 import { appendWrite, batchWriter, configureConnection, databaseBytes, writeNumber, type Write, type WriteBatch } from './sqlite-writes.js';
+import { deferred, type Deferred } from './deferred.js';
 
 export interface SqliteStoreOptions {
   /** The database file; its directory is created if missing. */
@@ -41,22 +42,6 @@ export interface SqliteStoreOptions {
 
 /** A start-up failure that names the file and the reason. */
 export class StoreOpenError extends Error {}
-
-interface Waiter {
-  readonly promise: Promise<void>;
-  resolve(): void;
-  reject(error: Error): void;
-}
-
-function newWaiter(): Waiter {
-  let resolve!: () => void;
-  let reject!: (error: Error) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 
 /**
  * A row's pending change: its new content, or null to delete it. `inDb` says whether the row is in
@@ -81,11 +66,11 @@ export class SqliteStore implements Store {
   private outgoing = new Map<string, Map<number, Pending<StoredOutgoing>>>();
   private timer: NodeJS.Immediate | NodeJS.Timeout | undefined;
   /** Settles with the commit of the changes recorded since the last one was sent. */
-  private waiter: Waiter | undefined;
+  private waiter: Deferred | undefined;
   /** The commit on its way to disk in the writer thread, if any (one at a time). */
-  private inFlight: { waiter: Waiter | undefined } | undefined;
+  private inFlight: { waiter: Deferred | undefined } | undefined;
   private failure: Error | undefined;
-  private closing: Waiter | undefined;
+  private closing: Deferred | undefined;
   private closeSent = false;
   private closed = false;
   private bytes = 0;
@@ -223,8 +208,8 @@ export class SqliteStore implements Store {
 
   sync(): Promise<void> | undefined {
     if (this.failure !== undefined) return Promise.reject(this.failure);
-    if (this.hasPending()) return (this.waiter ??= newWaiter()).promise;
-    if (this.inFlight !== undefined) return (this.inFlight.waiter ??= newWaiter()).promise;
+    if (this.hasPending()) return (this.waiter ??= deferred()).promise;
+    if (this.inFlight !== undefined) return (this.inFlight.waiter ??= deferred()).promise;
     return undefined; // nothing recorded since the last commit reached the disk
   }
 
@@ -239,7 +224,7 @@ export class SqliteStore implements Store {
     }
     // the last changes follow the commit in flight; then the writer closes the file and ends
     const writer = this.writer;
-    this.closing = newWaiter();
+    this.closing = deferred();
     this.flush();
     const closed = this.closing.promise;
     if (this.inFlight === undefined) this.sendClose();

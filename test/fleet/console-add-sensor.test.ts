@@ -11,24 +11,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { SqliteReadings } from '../../src/fleet/sqlite-readings.js';
 import { startCulexCommand } from '../helpers/fleet.js';
 import { Inbox } from '../helpers/mqttjs.js';
+import { launchChromium } from '../helpers/chromium.js';
 import { findFreePort } from '../helpers/ports.js';
 import { needTools, toolPath } from '../helpers/tools.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function launch(profile: string): Promise<BrowserContext> {
-  return chromium.launchPersistentContext(profile, {
-    executablePath: toolPath('chromium')!,
-    headless: true,
-    viewport: { width: 1280, height: 820 },
-    deviceScaleFactor: 1,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-}
 
 /**
  * Fills the id, submits, and returns the status line once this try (data-attempt) has finished.
@@ -58,7 +49,7 @@ test('the console adds sensor s42 through dynamic security in Chromium; s42 then
     /Ctrl-C stops everything/,
   );
   const consoleUrl = /console +(http:\/\/\S+)/.exec(demo.stdout)![1]!;
-  const browser = await launch(join(dir, 'profile'));
+  const browser = await launchChromium(join(dir, 'profile'));
   const db = await SqliteReadings.open(join(dir, 'data', 'readings.db'));
   const clients: MqttClient[] = [];
   const login = async (username: string, password: string): Promise<MqttClient> => {

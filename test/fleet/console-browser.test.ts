@@ -8,10 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { SqliteReadings } from '../../src/fleet/sqlite-readings.js';
 import type { StoredReading } from '../../src/fleet/reading-store.js';
 import { startCulexCommand } from '../helpers/fleet.js';
+import { launchChromium } from '../helpers/chromium.js';
 import { findFreePort } from '../helpers/ports.js';
 import { needTools, toolPath } from '../helpers/tools.js';
 
@@ -19,16 +20,6 @@ const updateScreenshot = process.env.UPDATE_SCREENSHOT === '1';
 const screenshot = fileURLToPath(new URL('../../docs/console.png', import.meta.url));
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-
-async function launch(profile: string): Promise<BrowserContext> {
-  return chromium.launchPersistentContext(profile, {
-    executablePath: toolPath('chromium')!,
-    headless: true,
-    viewport: { width: 1280, height: 820 },
-    deviceScaleFactor: 1,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-}
 
 /** Rows of one sensor stored after `since`, waiting (bounded) until there are at least `count`. */
 async function rowsAfter(db: SqliteReadings, sensor: string, since: number, count: number, timeoutMs = 60_000): Promise<StoredReading[]> {
@@ -54,7 +45,7 @@ test('the console in Chromium: log in, sensors online, a moving plot, a new samp
   );
   const consoleUrl = /console +(http:\/\/\S+)/.exec(demo.stdout)![1]!;
   assert.equal(consoleUrl, `http://127.0.0.1:${consolePort}/`);
-  const browser = await launch(join(dir, 'profile'));
+  const browser = await launchChromium(join(dir, 'profile'));
   const db = await SqliteReadings.open(join(dir, 'data', 'readings.db'));
   try {
     const page = browser.pages()[0] ?? (await browser.newPage());
