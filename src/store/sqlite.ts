@@ -26,7 +26,7 @@ import type { Store, StoredMessage, StoredOutgoing, StoredSessionHeader, StoredS
 import { readState, states } from './sqlite-read.js';
 import { schema, storeFormat, storeVersion } from './sqlite-schema.js';
 import type { WriterData, WriterReply, WriterRequest } from './sqlite-writer.js';
-import { appendWrite, batchWriter, configureConnection, databaseBytes, writeNumber, type Write, type WriteBatch } from './sqlite-writes.js';
+import { appendWrite, batchWriter, configureConnection, databaseBytes, pushDeletes, writeNumber, type Write, type WriteBatch } from './sqlite-writes.js';
 import { deferred, type Deferred } from './deferred.js';
 
 export interface SqliteStoreOptions {
@@ -264,19 +264,23 @@ export class SqliteStore implements Store {
   private takeWrites(): WriteBatch {
     const writes = this.writes;
     this.writes = [];
+    const deleted: number[] = [];
     for (const [id, { value: m }] of this.messages) {
-      if (m === null) writes.push(writeNumber.messageDelete, id);
+      if (m === null) deleted.push(id);
       else writes.push(writeNumber.messageAdd, m.id, m.topic, m.payload, m.qos, m.retain ? 1 : 0, propertiesText(m.properties), m.expiresAt, m.receivedAt, m.origin ?? null);
     }
+    pushDeletes(writes, deleted, writeNumber.messageDelete, writeNumber.messageDeleteRange, []);
     this.messages = new Map();
     for (const [clientId, rows] of this.outgoing) {
+      deleted.length = 0;
       for (const [seq, { value: e }] of rows) {
-        if (e === null) writes.push(writeNumber.outgoingDelete, clientId, seq);
+        if (e === null) deleted.push(seq);
         else {
           const ids = e.subscriptionIds === undefined ? null : JSON.stringify(e.subscriptionIds);
           writes.push(writeNumber.outgoingSet, clientId, e.seq, e.messageId, e.qos, e.retain ? 1 : 0, ids, e.packetId, states.indexOf(e.state));
         }
       }
+      pushDeletes(writes, deleted, writeNumber.outgoingDelete, writeNumber.outgoingDeleteRange, [clientId]);
     }
     this.outgoing = new Map();
     return writes;

@@ -134,6 +134,42 @@ test('a message and outgoing entry added and removed within one commit are never
   }
 });
 
+test('deletes of many rows in one commit (runs of consecutive keys, lone keys, gaps, two clients) remove exactly those rows', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const file = join(dir, 'culex.db');
+    const store = SqliteStore.open({ file });
+    await store.load();
+    for (const clientId of ['c1', 'c2']) store.sessionSave({ clientId, protocolVersion: 4, expiryInterval: 60, disconnectedAt: 0 });
+    for (let i = 1; i <= 12; i++) {
+      store.messageAdd(message(i, 't', `m${i}`));
+      store.outgoingAdd('c1', { seq: i, messageId: i, qos: 1, retain: false, packetId: i, state: 'publish' });
+      store.outgoingAdd('c2', { seq: 100 + i, messageId: i, qos: 1, retain: false, packetId: i, state: 'publish' });
+    }
+    await store.sync();
+    // removed in an order other than the keys', with gaps: runs 1–4 and 8–10, lone 6 and 12
+    for (const i of [10, 1, 3, 2, 6, 8, 4, 9, 12]) {
+      store.outgoingDelete('c1', i);
+      store.messageDelete(i);
+    }
+    store.outgoingDelete('c2', 103);
+    store.outgoingDelete('c2', 104);
+    await store.sync();
+    await store.close();
+    const { createRequire } = await import('node:module');
+    const Database = createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');
+    const db = new Database(file, { readonly: true });
+    const ids = (db.prepare('SELECT id FROM messages ORDER BY id').all() as { id: number }[]).map((row) => row.id);
+    const rows = db.prepare('SELECT client_id AS c, seq FROM outgoing ORDER BY client_id, seq').all() as { c: string; seq: number }[];
+    db.close();
+    assert.deepEqual(ids, [5, 7, 11]);
+    assert.deepEqual(rows.filter((r) => r.c === 'c1').map((r) => r.seq), [5, 7, 11]);
+    assert.deepEqual(rows.filter((r) => r.c === 'c2').map((r) => r.seq), [101, 102, 105, 106, 107, 108, 109, 110, 111, 112]);
+  } finally {
+    cleanup();
+  }
+});
+
 test('commitDelayMs: changes of later turns join the pending commit; close() commits what is pending', async () => {
   const { dir, cleanup } = tempDir();
   try {
