@@ -50,16 +50,26 @@ export class Liveness {
       const nodes = Object.keys(await commands.hgetall(keys.nodes));
       this.nodeCount = nodes.length;
       for (const known of this.node.table.knownNodes) if (known !== this.node.id && !nodes.includes(known)) this.node.table.removeNode(known);
-      for (const other of nodes) {
-        if (other === this.node.id || (await commands.exists(keys.alive(other))) === 1) continue;
-        const elected = await commands.set(keys.reaper(other), this.node.id, 'PX', 60_000, 'NX');
-        if (elected === 'OK') await this.reap(other);
-      }
+      for (const other of nodes) if (other !== this.node.id) await this.reapIfDead(other);
     } catch {
       // Redis went away mid-tick: the next tick after the resync tries again
     } finally {
       this.ticking = false;
     }
+  }
+
+  /** A node announced that it left with persistent sessions (leave.ts): cleaned up after now, not after the timeout. */
+  collect(other: string): void {
+    if (!this.node.link.isUp) return; // the heartbeat after the outage finds it
+    this.reapIfDead(other).catch(() => undefined);
+  }
+
+  /** The first node to take a dead node's reaper lock cleans up after it. */
+  private async reapIfDead(other: string): Promise<void> {
+    const commands = this.node.link.commands;
+    if ((await commands.exists(keys.alive(other))) === 1) return;
+    const elected = await commands.set(keys.reaper(other), this.node.id, 'PX', 60_000, 'NX');
+    if (elected === 'OK') await this.reap(other);
   }
 
   private async reap(dead: string): Promise<void> {
@@ -89,6 +99,6 @@ export class Liveness {
     await commands.hdel(keys.nodes, dead);
     await commands.publish(keys.routeChanges, JSON.stringify({ node: dead, gone: true }));
     node.table.removeNode(dead);
-    node.logger.log('notice', `Cluster: node ${dead} stopped heartbeating; node ${node.id} removed its routes, adopted ${adopted} persistent sessions and handles the wills of its clients (${scheduled}).`);
+    node.logger.log('notice', `Cluster: node ${dead} is gone; node ${node.id} removed its routes, adopted ${adopted} persistent sessions and handles the wills of its clients (${scheduled}).`);
   }
 }

@@ -14,6 +14,7 @@ import type { ClusterUrl } from './cluster-url.js';
 import { FrameKind, decodeFrames, encodeTakeoverFrame, encodeWill, type Frame } from './frame.js';
 import { CLAIM_CLIENT, RELEASE_CLIENT, SEQ_FIELD, clusterKeys as keys } from './keys.js';
 import { Lease } from './lease.js';
+import { leaveCluster } from './leave.js';
 import { Liveness } from './liveness.js';
 import { RedisLink } from './redis-link.js';
 import { Forwarder } from './forwarder.js';
@@ -148,6 +149,8 @@ export class ClusterNode implements ClusterPort, RouteListener {
   // ---- what other nodes send -----------------------------------------------------------------
 
   private onRedisMessage(channel: string, data: Buffer): void {
+    // leaving: batches arriving now stay in the inbox, for the node adopting this one's sessions
+    if (this.closed) return;
     if (channel === this.dataChannel) {
       this.stats.receivedBatches++;
       let inboxField: string | undefined;
@@ -199,7 +202,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
   }
 
   private onRouteChange(text: string): void {
-    let change: { node?: unknown; seq?: unknown; added?: unknown; removed?: unknown; reset?: unknown; gone?: unknown; dropped?: unknown };
+    let change: { node?: unknown; seq?: unknown; added?: unknown; removed?: unknown; reset?: unknown; gone?: unknown; dropped?: unknown; left?: unknown };
     try {
       change = JSON.parse(text) as typeof change;
     } catch {
@@ -211,6 +214,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
       this.table.removeNode(node);
       return;
     }
+    if (change.left === true) return this.liveness.collect(node); // it left sessions to adopt (leave.ts)
     if (typeof change.dropped === 'string' && change.dropped !== this.id) this.table.removeNode(change.dropped); // adopted by `node`
     const list = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
     if (typeof seq !== 'number') return this.badFrame('route change without a sequence number');
@@ -393,17 +397,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
     this.liveness.stop();
     this.forwarder.flush();
     if (this.broker.router.listener === this) this.broker.router.listener = undefined;
-    if (this.link.isUp) {
-      // a graceful leave: routes and status go at once instead of after the heartbeat timeout
-      const commands = this.link.commands;
-      const release = [...this.broker.sessions.keys()].map((clientId) => commands.eval(RELEASE_CLIENT, 1, keys.clients, clientId, this.id) as Promise<unknown>);
-      await Promise.allSettled([
-        ...release,
-        commands.del(keys.routes(this.id), keys.alive(this.id), keys.wills(this.id), keys.sessions(this.id)),
-        commands.hdel(keys.nodes, this.id),
-        commands.publish(keys.routeChanges, JSON.stringify({ node: this.id, gone: true })),
-      ]);
-    }
+    await leaveCluster(this);
     await this.link.close();
   }
 }

@@ -4,9 +4,6 @@
 // node SIGKILLed during QoS 1 and QoS 2 traffic to a persistent subscriber loses no acknowledged
 // message (QoS 2 on one server: none twice either), and a session's keys leave Redis when it expires.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Store } from 'mqtt';
 import type { CulexProcess } from '../helpers/culex-process.js';
@@ -14,7 +11,7 @@ import { connectPeer, endPeers, type Peer } from '../helpers/mqttjs.js';
 import { runTool } from '../helpers/processes.js';
 import { startRedis, startRedisCluster, type RedisCluster, type RedisServer } from '../helpers/redis.js';
 import { requireTool } from '../helpers/tools.js';
-import { startNode, untilRouted } from '../helpers/cluster-nodes.js';
+import { SessionNodes as Nodes, untilRouted } from '../helpers/cluster-nodes.js';
 
 const haveRedis = requireTool('redis-server') && requireTool('redis-cli');
 const skip = !haveRedis && process.env.CI !== 'true' ? 'redis-server not installed: apt-get install redis-server' : false;
@@ -22,23 +19,6 @@ let counter = 0;
 const unique = (name: string): string => `sessions/${name}-${process.pid}-${++counter}`;
 const url = (node: CulexProcess): string => `mqtt://127.0.0.1:${node.port}`;
 const persistent = (clientId: string, extra: object = {}): object => ({ protocolVersion: 5, clientId, clean: false, properties: { sessionExpiryInterval: 300 }, ...extra });
-
-/** Three nodes keeping sessions in Redis (persistence on a cluster node), and a way to start more. */
-class Nodes {
-  readonly list: CulexProcess[] = [];
-  private readonly dir = mkdtempSync(join(tmpdir(), 'culex-sessions-'));
-  constructor(readonly redisUrl: string) {}
-  start(id: string): Promise<CulexProcess> {
-    return startNode(this.redisUrl, id, ['--persistence-location', join(this.dir, id)]);
-  }
-  async startThree(prefix: string): Promise<void> {
-    for (const id of [1, 2, 3]) this.list.push(await this.start(`${prefix}${id}`));
-  }
-  async stop(): Promise<void> {
-    await Promise.all(this.list.map((node) => node.stop('SIGTERM')));
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-}
 
 /** An MQTT.js message store that outlives the client closing it, to be handed to its next connection. */
 class KeptStore extends Store {

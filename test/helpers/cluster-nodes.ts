@@ -1,6 +1,9 @@
 // Culex cluster nodes as users run them: `node dist/cli/culex.js broker -p PORT --cluster URL
 // --node-id ID` child processes, plus the cluster status as `culex cluster status --json` prints it.
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Inbox } from './mqttjs.js';
 import { startCulexProcess, type CulexProcess } from './culex-process.js';
@@ -10,6 +13,23 @@ const cli = fileURLToPath(new URL('../../dist/cli/culex.js', import.meta.url));
 /** Starts a node with fast heartbeats (0.5 s: dead after 1.5 s) so failure tests stay short. */
 export function startNode(url: string, nodeId: string, extra: readonly string[] = []): Promise<CulexProcess> {
   return startCulexProcess(['--cluster', url, '--node-id', nodeId, '--cluster-heartbeat', '0.5', ...extra], 30_000);
+}
+
+/** Nodes keeping sessions in Redis (persistence on a cluster node): three to start with, and more on demand. */
+export class SessionNodes {
+  readonly list: CulexProcess[] = [];
+  private readonly dir = mkdtempSync(join(tmpdir(), 'culex-sessions-'));
+  constructor(readonly redisUrl: string) {}
+  start(id: string): Promise<CulexProcess> {
+    return startNode(this.redisUrl, id, ['--persistence-location', join(this.dir, id)]);
+  }
+  async startThree(prefix: string): Promise<void> {
+    for (const id of [1, 2, 3]) this.list.push(await this.start(`${prefix}${id}`));
+  }
+  async stop(): Promise<void> {
+    await Promise.all(this.list.map((node) => node.stop('SIGTERM')));
+    rmSync(this.dir, { recursive: true, force: true });
+  }
 }
 
 export interface NodeStatus {
