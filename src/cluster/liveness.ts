@@ -2,7 +2,8 @@
 // entry; each heartbeat it also looks for nodes whose key expired. The first node to take that
 // node's reaper lock (SET NX with a TTL) cleans up after it: it sends the wills of the dead node's
 // clients (after their will delay, unless the client reconnected elsewhere meanwhile
-// [MQTT-3.1.3-9]), frees their client ids, and takes the node's routes out of the table.
+// [MQTT-3.1.3-9]), frees their client ids, and takes the node's routes out of the table. A node
+// that stops with persistent sessions to hand over says so (leave.ts): that clean-up runs at once.
 
 import { Timers } from '../broker/timers.js';
 import { decodeWill } from './frame.js';
