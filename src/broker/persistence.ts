@@ -90,6 +90,25 @@ export class Persistence implements SessionJournal {
     await this.store.sessionRelease?.(session.clientId);
   }
 
+  /**
+   * Writes a recorded session to a shared store again, whole, from what this broker holds: the
+   * store lost it (Redis restarted empty) or missed some of its changes (commits failed).
+   */
+  rewrite(session: Session): void {
+    if (session.journal === undefined || this.store.sessionRewrite === undefined) return;
+    const entries = session.outgoing().filter((entry) => entry.stored);
+    const messages = new Map(entries.map((entry) => [entry.message.id, storedMessage(entry.message)]));
+    this.store.sessionRewrite(
+      {
+        ...header(session),
+        subscriptions: [...session.subscriptions.values()].map(storedSubscription),
+        outgoing: entries.map(storedOutgoing),
+        incomingQos2: [...session.incomingQos2],
+      },
+      [...messages.values()],
+    );
+  }
+
   /** Deletes a stored session this node does not hold (a clean start at this node). */
   deleteStored(clientId: string): void {
     this.store.sessionDelete(clientId);

@@ -33,20 +33,24 @@ export class Liveness {
     this.pendingWills.clear();
   }
 
-  /** Refreshes this node's alive key and status entry. */
-  async beat(): Promise<void> {
+  /** Refreshes this node's alive key and status entry; false when the key was gone (Redis lost it). */
+  async beat(): Promise<boolean> {
     const commands = this.node.link.commands;
-    await Promise.all([
-      commands.set(keys.alive(this.node.id), String(process.pid), 'PX', this.heartbeatMs * 3),
+    const [previous] = await Promise.all([
+      commands.set(keys.alive(this.node.id), String(process.pid), 'PX', this.heartbeatMs * 3, 'GET'),
       commands.hset(keys.nodes, this.node.id, JSON.stringify(this.node.status())),
     ]);
+    return previous !== null;
   }
 
   private async tick(): Promise<void> {
     if (this.ticking || !this.node.link.isUp) return;
     this.ticking = true;
     try {
-      await this.beat();
+      // set at the last heartbeat with a TTL of three: gone means Redis was flushed or restarted empty
+      // without this node seeing the connection drop, or this node stalled; either way it writes all again
+      if (!(await this.beat())) this.node.keysLost();
+      this.node.repairSessions();
       const commands = this.node.link.commands;
       const nodes = Object.keys(await commands.hgetall(keys.nodes));
       this.nodeCount = nodes.length;

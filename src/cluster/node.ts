@@ -19,6 +19,7 @@ import { Liveness } from './liveness.js';
 import { RedisLink } from './redis-link.js';
 import { Forwarder } from './forwarder.js';
 import { SessionMoves } from './session-moves.js';
+import { SessionRepair } from './session-repair.js';
 import { RetainedShare } from './retained-share.js';
 import { clusterSysTopics, nodeStatus } from './node-figures.js';
 import { RedisStore } from '../store/redis.js';
@@ -57,6 +58,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
   private readonly local = new LocalRoutes();
   private readonly forwarder: Forwarder;
   private readonly moves: SessionMoves;
+  private readonly repair: SessionRepair;
   private readonly retained: RetainedShare;
   private readonly wills = new Map<string, Buffer>();
   private readonly liveness: Liveness;
@@ -64,6 +66,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
   private ownSeq = 0;
   private announceScheduled = false;
   private everReady = false;
+  private resyncing = false;
   private closed = false;
 
   private constructor(
@@ -81,6 +84,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
     this.forwarder = new Forwarder(this.table, this.id, broker.router, this.link, this.stats);
     this.moves = new SessionMoves(this, options.heartbeatMs ?? 2000);
     this.retained = new RetainedShare(this);
+    this.repair = new SessionRepair(this);
   }
 
   /** Connects to Redis and joins; throws with a clear reason when Redis cannot be reached or the id is taken. */
@@ -337,10 +341,33 @@ export class ClusterNode implements ClusterPort, RouteListener {
       this.everReady = true; // the first connection: join() does the resync
       return;
     }
+    this.resyncAfterLoss(`Cluster: Redis is back; node ${this.id} re-synchronised (${this.stats.droppedWhileDown} cross-node messages dropped so far).`);
+  }
+
+  /**
+   * This node's alive key was gone at a heartbeat while Redis stayed reachable: Redis was flushed or
+   * restarted between two heartbeats (or this node stalled for three): everything is written again.
+   */
+  keysLost(): void {
+    if (this.closed || this.resyncing) return;
+    this.logger.log('warning', `Cluster: node ${this.id}'s keys were gone from Redis (flushed, restarted empty, or expired); re-synchronising.`);
+    this.resyncAfterLoss(`Cluster: node ${this.id} re-synchronised.`);
+  }
+
+  /** Each heartbeat: sessions Redis missed changes of are written back (session-repair.ts). */
+  repairSessions(): void {
+    void this.repair.run();
+  }
+
+  private resyncAfterLoss(done: string): void {
+    this.resyncing = true;
     this.resync().then(
-      () => this.logger.log('notice', `Cluster: Redis is back; node ${this.id} re-synchronised (${this.stats.droppedWhileDown} cross-node messages dropped so far).`),
+      () => {
+        this.logger.log('notice', done);
+        this.repair.afterOutage(); // Redis may have lost the sessions this node holds
+      },
       (error: unknown) => this.logger.log('warning', `Cluster: re-synchronisation failed: ${error instanceof Error ? error.message : String(error)}; retrying on the next heartbeat.`),
-    );
+    ).finally(() => (this.resyncing = false));
   }
 
   /**

@@ -8,12 +8,19 @@ import { clusterKeys as keys } from './keys.js';
 import type { ClusterNode } from './node.js';
 
 export class RetainedShare {
+  /** Changes made on this node while Redis was away, by topic: written before the copy is read back. */
+  private readonly unsent = new Map<string, Message>();
+
   constructor(private readonly node: ClusterNode) {}
 
   /** A retained message was stored or cleared on this node: into Redis, and announced. */
   changed(message: Message): void {
     const { link, id } = this.node;
-    if (message.topic.startsWith('$SYS') || !link.isUp) return; // the resync uploads what an outage kept back
+    if (message.topic.startsWith('$SYS')) return;
+    if (!link.isUp) {
+      this.unsent.set(message.topic, message); // the resync writes it
+      return;
+    }
     const frame = encodeMessageFrame(message, false, undefined);
     const commands = link.commands;
     const failed = (): void => undefined;
@@ -35,17 +42,24 @@ export class RetainedShare {
     });
   }
 
-  /** At join and after an outage: reads every retained message, or writes this node's back if Redis lost them. */
+  /**
+   * At join and after an outage: writes what changed here meanwhile, then reads every retained
+   * message, or writes this node's copy back if Redis lost them (restarted empty or flushed).
+   */
   async load(): Promise<void> {
     const { link, broker } = this.node;
     const commands = link.commands;
-    const stored = await commands.hgetallBuffer(keys.retained);
-    const topics = Object.keys(stored);
-    if (topics.length === 0 && broker.retained.size > 0) {
-      // Redis lost the retained messages (restarted without persistence): this node's copy restores them
-      for (const message of broker.retained.all()) if (!message.topic.startsWith('$SYS')) this.changed(message);
+    const lost = broker.retained.size > 0 && (await commands.exists(keys.retained)) === 0;
+    const unsent = [...this.unsent.values()];
+    this.unsent.clear();
+    for (const message of unsent) this.changed(message); // sent before the read below, on the same connection
+    if (lost) {
+      const now = Date.now();
+      for (const message of broker.retained.all()) if (!message.topic.startsWith('$SYS') && !message.isExpired(now)) this.changed(message);
       return;
     }
+    const stored = await commands.hgetallBuffer(keys.retained);
+    const topics = Object.keys(stored);
     for (const topic of topics) {
       decodeFrames(stored[topic]!, (frame) => {
         if (frame.kind !== FrameKind.message) return;

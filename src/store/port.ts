@@ -93,6 +93,11 @@ export interface Store {
   sessionLoad?(clientId: string): Promise<LoadedSession | undefined>;
   /** Commits what is pending for the session and forgets it here, keeping it in the store (shared stores). */
   sessionRelease?(clientId: string): Promise<void>;
+  /**
+   * Writes a whole session again, replacing what the store has of it (shared stores: the cluster
+   * puts back a session its node holds when Redis lost it or missed some of its changes).
+   */
+  sessionRewrite?(session: StoredSession, messages: readonly StoredMessage[]): void;
   retainedSet(message: StoredMessage): void;
   retainedDelete(topic: string): void;
   /** Creates or updates a session's header. */

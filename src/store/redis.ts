@@ -14,6 +14,8 @@
 // read back names each message by its entry's seq instead (see sessionLoad). A disconnected session's keys carry a TTL
 // at its expiry time (PEXPIREAT), so a session whose node died is removed by Redis when it expires.
 // Retained messages are not kept here: the cluster backplane keeps them in Redis (culex:retained).
+// Sessions whose commit failed (Redis away) are remembered, for the cluster to write them back whole
+// from memory (sessionRewrite), as it does for those Redis lost (missing).
 
 import type { Cluster, Redis } from 'ioredis';
 import type { LoadedSession, Store, StoredMessage, StoredOutgoing, StoredSession, StoredSessionHeader, StoredState, StoredSubscription } from './port.js';
@@ -62,6 +64,8 @@ export class RedisStore implements Store {
   private readonly deadlines = new Map<string, number>();
   private timer: NodeJS.Immediate | NodeJS.Timeout | undefined;
   private waiter: { promise: Promise<void>; resolve: () => void; reject: (error: Error) => void } | undefined;
+  /** Sessions whose changes a failed commit lost (Redis away): Redis misses them until rewritten. */
+  private readonly unsynced = new Set<string>();
   /** The commit Redis has not answered yet, if any. */
   private inflight: Promise<void> | undefined;
   private closed = false;
@@ -133,6 +137,45 @@ export class RedisStore implements Store {
   async sessionRelease(clientId: string): Promise<void> {
     await this.flush();
     this.deadlines.delete(clientId);
+  }
+
+  /**
+   * Replaces what Redis has of a session with the whole of it, as the node holds it in memory (the
+   * cluster's repair after Redis lost it or missed its changes). Changes recorded before it in the
+   * same commit are overwritten; their outgoing entries are part of the session anyway.
+   */
+  sessionRewrite(session: StoredSession, messages: readonly StoredMessage[]): void {
+    const p = this.session(session.clientId);
+    p.commands.push(['del', ...allSessionKeys(p.keys)]);
+    p.outgoing = new Map();
+    this.sessionSave(session);
+    for (const subscription of session.subscriptions) this.subscriptionSet(session.clientId, subscription);
+    const bodies = new Map(messages.map((message) => [message.id, message]));
+    for (const entry of session.outgoing) {
+      const message = bodies.get(entry.messageId);
+      if (message === undefined) continue;
+      p.commands.push(['hset', p.keys.outgoing, entry.seq, encodeOutgoing(entry)], ['hset', p.keys.bodies, entry.seq, encodeMessage(message)]);
+    }
+    if (session.incomingQos2.length > 0) p.commands.push(['sadd', p.keys.incomingQos2, ...session.incomingQos2]);
+  }
+
+  /** The client ids of the sessions failed commits left behind since the last call. */
+  takeUnsynced(): string[] {
+    const ids = [...this.unsynced];
+    this.unsynced.clear();
+    return ids;
+  }
+
+  /** Which of these sessions Redis has no header for (it restarted empty, or was flushed). */
+  async missing(clientIds: readonly string[]): Promise<Set<string>> {
+    const gone = new Set<string>();
+    // one EXISTS per session, sent without waiting for each other (a Redis Cluster pipeline must stay in one slot)
+    for (let i = 0; i < clientIds.length; i += 1000) {
+      const chunk = clientIds.slice(i, i + 1000);
+      const found = await Promise.all(chunk.map((clientId) => this.client.exists(sessionKeys(clientId).header)));
+      found.forEach((count, index) => count === 0 && gone.add(chunk[index]!));
+    }
+    return gone;
   }
 
   retainedSet(): void {} // kept by the cluster backplane (culex:retained)
@@ -290,6 +333,7 @@ export class RedisStore implements Store {
       },
       (error: unknown) => {
         if (this.inflight === done) this.inflight = undefined;
+        for (const clientId of pending.keys()) this.unsynced.add(clientId);
         const failure = error instanceof Error ? error : new Error(String(error));
         this.options.onError?.(failure);
         waiter?.reject(failure);

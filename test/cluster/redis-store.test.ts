@@ -1,7 +1,8 @@
 // The Redis store against a real redis-server (appendonly yes) and a three-primary Redis Cluster:
 // the deltas the broker records come back from sessionLoad as they were, an add and a delete in
-// one commit never reach Redis, a disconnected session's keys carry its expiry as a TTL and are
-// gone after it, and a deleted session leaves no key behind.
+// one commit never reach Redis, a session written back whole replaces what Redis had, a disconnected
+// session's keys carry its expiry as a TTL and are gone after it, and a deleted session leaves no key
+// behind.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { parseClusterUrl } from '../../src/cluster/cluster-url.js';
@@ -116,6 +117,51 @@ function storeTests(name: string, url: () => string): void {
       await store.sync();
       assert.equal(await store.sessionLoad(id), undefined);
       assert.equal(await existing(store.client, id), 0, 'a deleted session leaves no key');
+    } finally {
+      await store.close();
+    }
+  });
+
+  test(`${name}: sessionRewrite replaces what Redis has of a session with the whole of it (the cluster's write-back after Redis lost it), TTL included, and missing() names the sessions Redis has no header for`, async () => {
+    const store = await openStore(url());
+    try {
+      const id = `rw-${name}-${process.pid}`;
+      const other = `rw-other-${name}-${process.pid}`;
+      // a stale leftover: what Redis kept of the session before (a subscription and an entry since gone)
+      store.sessionSave({ clientId: id, protocolVersion: 5, expiryInterval: 600, disconnectedAt: 0 });
+      store.subscriptionSet(id, { filter: 'stale/#', qos: 1, noLocal: false, retainAsPublished: false, retainHandling: 0, subscriptionId: undefined });
+      store.messageAdd(message(31, 'stale/x', 'acknowledged since'));
+      store.outgoingAdd(id, { seq: 1, messageId: 31, qos: 1, retain: false, subscriptionIds: undefined, packetId: 0, state: 'queued' });
+      await store.sync();
+      assert.deepEqual([...(await store.missing([id, other]))], [other]);
+      const disconnectedAt = Date.now();
+      store.sessionRewrite(
+        {
+          clientId: id,
+          protocolVersion: 5,
+          expiryInterval: 600,
+          disconnectedAt,
+          subscriptions: [{ filter: 'now/#', qos: 2, noLocal: false, retainAsPublished: true, retainHandling: 0, subscriptionId: 3 }],
+          outgoing: [
+            { seq: 7, messageId: 41, qos: 2, retain: false, subscriptionIds: [3], packetId: 12, state: 'pubrel' },
+            { seq: 8, messageId: 42, qos: 1, retain: false, subscriptionIds: [3], packetId: 0, state: 'queued' },
+          ],
+          incomingQos2: [4, 5],
+        },
+        [message(41, 'now/a', 'in flight'), message(42, 'now/b', 'queued')],
+      );
+      await store.sync();
+      const loaded = await store.sessionLoad(id);
+      assert.ok(loaded !== undefined);
+      assert.deepEqual(loaded.session.subscriptions.map((sub) => sub.filter), ['now/#']);
+      assert.deepEqual(loaded.session.outgoing.map((e) => [e.seq, e.state, e.packetId]), [[7, 'pubrel', 12], [8, 'queued', 0]]);
+      assert.deepEqual(loaded.messages.map((m) => m.payload.toString()).sort(), ['in flight', 'queued']);
+      assert.deepEqual([...loaded.session.incomingQos2].sort(), [4, 5]);
+      assert.equal(loaded.session.disconnectedAt, disconnectedAt);
+      const ttl = await store.client.pttl(sessionKeys(id).bodies);
+      assert.ok(ttl > 590_000 && ttl <= 600_000, `the away session's keys carry its expiry, got ${ttl}`);
+      store.sessionDelete(id);
+      await store.sync();
     } finally {
       await store.close();
     }

@@ -1,11 +1,14 @@
 // Persistent sessions in Redis that outlive what happens to their node or to Redis: a node stopped
 // gracefully (SIGTERM) hands its offline sessions to another node at once, so messages published
-// afterwards are queued for them. Real redis-server (no persistence of its own) and `culex broker
+// afterwards are queued for them; after Redis restarted empty or was flushed, the nodes write back
+// the sessions and retained messages they hold, so a later node failure or client move loses
+// nothing. Real redis-server (no persistence of its own) and `culex broker
 // --cluster --persistence-location` child processes, driven by MQTT.js.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { CulexProcess } from '../helpers/culex-process.js';
 import { connectPeer, endPeers, type Peer } from '../helpers/mqttjs.js';
+import { runTool } from '../helpers/processes.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { requireTool } from '../helpers/tools.js';
 import { SessionNodes, untilRouted } from '../helpers/cluster-nodes.js';
@@ -42,6 +45,16 @@ async function receiveAll(peer: Peer, expected: readonly number[], timeoutMs: nu
   return got;
 }
 
+/** Publishes QoS 1 probes until one is accepted with a subscriber (its route is back on the publisher's node), bounded. */
+async function untilMatched(pub: Peer, topic: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const [reason] = await publishNumbered(pub, topic, 0, 1);
+    if (reason === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`no node took ${topic} again`);
+}
+
 describe('persistent sessions in Redis outliving their node', { skip }, () => {
   let redis: RedisServer;
   let env: SessionNodes;
@@ -54,6 +67,44 @@ describe('persistent sessions in Redis outliving their node', { skip }, () => {
     await env?.stop();
     await redis?.destroy();
   });
+
+  const cli = (...args: string[]): Promise<string> => runTool('redis-cli', ['-p', String(redis.port), ...args]).then((r) => r.stdout.trim());
+
+  /** Polls Redis until the session of id is there again with at least `queued` outgoing entries. */
+  async function sessionBack(id: string, queued: number): Promise<void> {
+    for (let i = 0; i < 100; i++) {
+      if ((await cli('exists', `culex:{s:${id}}:session`)) === '1' && Number(await cli('hlen', `culex:{s:${id}}:out`)) >= queued) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`the session of ${id} never came back to Redis: ${env.list.map((n) => n.log()).join('\n')}`);
+  }
+
+  /**
+   * A persistent QoS 1 subscriber on a node of its own, away, with 10 messages queued from nodeB;
+   * then `lose` (Redis loses everything); then, once the session is back in Redis and routed, 10 more.
+   */
+  async function queueAcrossLoss(base: string, lose: () => Promise<unknown>, retainedTopic?: string): Promise<{ holder: CulexProcess; pub: Peer; id: string }> {
+    const id = `${base}-sub`;
+    const holder = await env.start(`${base}-node`);
+    const sub = await connectPeer(url(holder), persistent(id));
+    const pub = await connectPeer(url(env.list[1]!), { protocolVersion: 5, clientId: `${base}-pub` });
+    try {
+      await sub.client.subscribeAsync(`${base}/#`, { qos: 1 });
+      await untilRouted(() => pub.client.publishAsync(`${base}/probe`, 'p', { qos: 1 }), sub.inbox);
+      await endPeers(sub);
+      assert.deepEqual(await publishNumbered(pub, `${base}/t`, 0, 10), Array(10).fill(0));
+      if (retainedTopic !== undefined) await pub.client.publishAsync(retainedTopic, 'kept', { qos: 1, retain: true });
+      await lose();
+      await sessionBack(id, 10);
+      await untilMatched(pub, `${base}/probe`);
+      assert.deepEqual(await publishNumbered(pub, `${base}/t`, 10, 10), Array(10).fill(0));
+      return { holder, pub, id };
+    } catch (error) {
+      await endPeers(pub);
+      await holder.stop('SIGKILL');
+      throw error;
+    }
+  }
 
   test('a node stopped gracefully (SIGTERM) hands its offline persistent sessions over at once: QoS 1 messages published afterwards on another node are queued and delivered when the client resumes through a third node [MQTT-3.2.2-3]', async () => {
     const [nodeB, nodeC] = env.list;
@@ -79,6 +130,47 @@ describe('persistent sessions in Redis outliving their node', { skip }, () => {
     } finally {
       await endPeers(sub, pub, back);
       await leaving.stop('SIGKILL');
+    }
+  });
+
+  test('Redis restarted empty: the node holding an offline persistent session writes it back with its queued QoS 1 messages, and the retained messages come back; when that node is then SIGKILLed the client resumes through another node with every message [MQTT-3.2.2-3]', async () => {
+    const base = unique('restart');
+    const retainedTopic = `${base}-retained/x`;
+    const { holder, pub, id } = await queueAcrossLoss(
+      base,
+      async () => {
+        await redis.stop();
+        await redis.start(); // no AOF, no RDB: empty
+      },
+      retainedTopic,
+    );
+    let back: Peer | undefined;
+    try {
+      for (let i = 0; i < 50 && (await cli('hexists', 'culex:retained', retainedTopic)) !== '1'; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(await cli('hexists', 'culex:retained', retainedTopic), '1', 'the retained message is in Redis again');
+      await holder.stop('SIGKILL');
+      back = await connectPeer(url(env.list[2]!), persistent(id), 30_000);
+      assert.equal(back.connack.sessionPresent, true, 'the session was adopted from what the node wrote back');
+      const got = await receiveAll(back, numbers(20), 30_000);
+      assert.deepEqual(numbers(20).filter((n) => !got.has(n)), [], `${[...env.list.map((n) => n.log()), holder.log()].join('\n')}`);
+    } finally {
+      await endPeers(pub, back);
+      await holder.stop('SIGKILL');
+    }
+  });
+
+  test('Redis flushed (FLUSHALL) with every node still connected: the holder finds its keys gone at its next heartbeat and writes its offline session back; the client then moves to another node with its session and every queued message [MQTT-3.2.2-3]', async () => {
+    const base = unique('flush');
+    const { holder, pub, id } = await queueAcrossLoss(base, () => cli('flushall'));
+    let back: Peer | undefined;
+    try {
+      back = await connectPeer(url(env.list[2]!), persistent(id), 30_000);
+      assert.equal(back.connack.sessionPresent, true, 'the session was handed over');
+      const got = await receiveAll(back, numbers(20), 30_000);
+      assert.deepEqual(numbers(20).filter((n) => !got.has(n)), [], `${[...env.list.map((n) => n.log()), holder.log()].join('\n')}`);
+    } finally {
+      await endPeers(pub, back);
+      await holder.stop('SIGKILL');
     }
   });
 });
