@@ -29,6 +29,8 @@ const usageText = `Usage: culex broker [-c config_file] [--test-config] [-p port
  --cluster-heartbeat SECONDS
                 seconds between cluster heartbeats (default 2); a node silent for three
                 is taken for dead
+ --cluster-retained-sweep SECONDS
+                seconds between sweeps of expired retained messages out of Redis (default 30)
  -v, --verbose  log every message type (subscribe, unsubscribe, debug)
  -h, --help     this text
  --version      print the version
@@ -43,11 +45,12 @@ interface BrokerArgs {
   cluster: string | undefined;
   nodeId: string | undefined;
   heartbeatMs: number | undefined;
+  retainedSweepMs: number | undefined;
   persistenceLocation: string | undefined;
 }
 
 function parseArgs(argv: string[]): BrokerArgs | string {
-  const args: BrokerArgs = { ports: [], host: undefined, verbose: false, configFile: undefined, testConfig: false, cluster: undefined, nodeId: undefined, heartbeatMs: undefined, persistenceLocation: undefined };
+  const args: BrokerArgs = { ports: [], host: undefined, verbose: false, configFile: undefined, testConfig: false, cluster: undefined, nodeId: undefined, heartbeatMs: undefined, retainedSweepMs: undefined, persistenceLocation: undefined };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = (): string | undefined => argv[++i];
@@ -101,6 +104,13 @@ function parseArgs(argv: string[]): BrokerArgs | string {
         args.heartbeatMs = Math.round(seconds * 1000);
         break;
       }
+      case '--cluster-retained-sweep': {
+        const text = value();
+        const seconds = Number(text);
+        if (text === undefined || !(seconds >= 0.1 && seconds <= 86400)) return `Error: Invalid --cluster-retained-sweep '${text ?? ''}' (0.1 to 86400 seconds).`;
+        args.retainedSweepMs = Math.round(seconds * 1000);
+        break;
+      }
       case '--node-id': {
         const id = value();
         if (id === undefined || id === '') return 'Error: --node-id needs an id.';
@@ -152,7 +162,7 @@ export async function main(argv: string[]): Promise<number> {
   if (args.configFile !== undefined) logger.log('notice', `Config loaded from ${args.configFile}.`);
   let running: AssembledBroker;
   try {
-    running = await assemble(config, { verbose: args.verbose, ports: args.ports, host: args.host, logger, cluster: args.cluster, nodeId: args.nodeId, heartbeatMs: args.heartbeatMs, persistenceLocation: args.persistenceLocation });
+    running = await assemble(config, { verbose: args.verbose, ports: args.ports, host: args.host, logger, cluster: args.cluster, nodeId: args.nodeId, heartbeatMs: args.heartbeatMs, retainedSweepMs: args.retainedSweepMs, persistenceLocation: args.persistenceLocation });
   } catch (error) {
     logger.log('error', `Error: ${error instanceof Error ? error.message : String(error)}`);
     return 1;

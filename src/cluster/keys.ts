@@ -8,6 +8,12 @@ export const clusterKeys = {
   clients: 'culex:clients',
   /** HASH topic → message frame: the retained messages of the cluster. */
   retained: 'culex:retained',
+  /**
+   * ZSET topic → expiry time (epoch ms) of the retained messages that have one, for the sweep
+   * (retained-sweep.ts). Its hash tag is the retained hash's whole name, so on a Redis Cluster both
+   * keys sit in one slot and change together.
+   */
+  retainedExpiry: '{culex:retained}:expiry',
   /** Broadcast channel: route table changes (JSON). */
   routeChanges: 'culex:routes',
   /** Broadcast channel: retained message changes (node id + frame). */

@@ -28,6 +28,7 @@ export function nodeStatus(node: ClusterNode): Record<string, unknown> {
     subscriptions: broker.router.subscriptionCount,
     routes: node.table.entriesOf(node.id).size,
     ...node.stats,
+    retainedSwept: node.sweep.swept,
     updatedAt: Date.now(),
     ...node.options.describe?.(),
   };

@@ -21,6 +21,7 @@ import { Forwarder } from './forwarder.js';
 import { SessionMoves } from './session-moves.js';
 import { SessionRepair } from './session-repair.js';
 import { RetainedShare } from './retained-share.js';
+import { RetainedSweep } from './retained-sweep.js';
 import { clusterSysTopics, nodeStatus } from './node-figures.js';
 import { RedisStore } from '../store/redis.js';
 import { LocalRoutes, RouteTable } from './route-table.js';
@@ -30,6 +31,8 @@ export interface ClusterNodeOptions {
   readonly nodeId: string;
   /** Milliseconds between heartbeats; a node silent for 3 heartbeats is dead. Default 2000. */
   readonly heartbeatMs?: number;
+  /** Milliseconds between sweeps of expired retained messages out of Redis (retained-sweep.ts). Default 30000. */
+  readonly retainedSweepMs?: number;
   /** Extra fields of this node's status entry (its listeners). */
   readonly describe?: () => Record<string, unknown>;
 }
@@ -59,6 +62,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
   private readonly forwarder: Forwarder;
   private readonly moves: SessionMoves;
   private readonly repair: SessionRepair;
+  readonly sweep: RetainedSweep;
   private readonly retained: RetainedShare;
   private readonly wills = new Map<string, Buffer>();
   private readonly liveness: Liveness;
@@ -85,6 +89,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
     this.moves = new SessionMoves(this, options.heartbeatMs ?? 2000);
     this.retained = new RetainedShare(this);
     this.repair = new SessionRepair(this);
+    this.sweep = new RetainedSweep(this.link, options.retainedSweepMs ?? 30_000);
   }
 
   /** Connects to Redis and joins; throws with a clear reason when Redis cannot be reached or the id is taken. */
@@ -112,6 +117,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
     }
     await node.resync();
     node.liveness.start();
+    node.sweep.start();
     broker.options.logger.log('notice', `Cluster: node ${node.id} joined through Redis at ${where}${node.link.sharded ? ' (Redis Cluster, sharded pub/sub)' : ''}.`);
     return node;
   }
@@ -422,6 +428,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
     if (this.closed) return;
     this.closed = true;
     this.liveness.stop();
+    this.sweep.stop();
     this.forwarder.flush();
     if (this.broker.router.listener === this) this.broker.router.listener = undefined;
     await leaveCluster(this);

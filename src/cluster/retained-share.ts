@@ -1,11 +1,15 @@
 // Retained messages shared by the nodes: kept in culex:retained (topic → message frame) and
 // announced on culex:retained-changes, so each node applies them to its own copy, from which new
-// subscriptions are served as on a single broker.
+// subscriptions are served as on a single broker. A message with an expiry also has it in the
+// expiry set, written in the same MULTI, for the sweep that removes it once expired (retained-sweep.ts).
 
 import type { Message } from '../broker/message.js';
 import { FrameKind, decodeFrames, encodeMessageFrame } from './frame.js';
 import { clusterKeys as keys } from './keys.js';
 import type { ClusterNode } from './node.js';
+
+/** Deletes a retained message only if it is still the one read (not replaced meanwhile by a newer one). */
+const DELETE_IF_SAME = "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) redis.call('ZREM', KEYS[2], ARGV[1]) return 1 end return 0";
 
 export class RetainedShare {
   /** Changes made on this node while Redis was away, by topic: written before the copy is read back. */
@@ -24,8 +28,13 @@ export class RetainedShare {
     const frame = encodeMessageFrame(message, false, undefined);
     const commands = link.commands;
     const failed = (): void => undefined;
-    if (message.payload.length === 0) commands.hdel(keys.retained, message.topic).catch(failed);
-    else commands.hset(keys.retained, message.topic, frame).catch(failed);
+    // one MULTI (one slot): the sweep never sees a message without its expiry, or the other way round
+    const write = commands.multi();
+    if (message.payload.length === 0) write.hdel(keys.retained, message.topic);
+    else write.hset(keys.retained, message.topic, frame);
+    if (message.payload.length > 0 && message.expiresAt !== 0) write.zadd(keys.retainedExpiry, message.expiresAt, message.topic);
+    else write.zrem(keys.retainedExpiry, message.topic);
+    write.exec().catch(failed);
     const sender = Buffer.from(id, 'utf8');
     const header = Buffer.allocUnsafe(2);
     header.writeUInt16BE(sender.length, 0);
@@ -59,12 +68,13 @@ export class RetainedShare {
       return;
     }
     const stored = await commands.hgetallBuffer(keys.retained);
-    const topics = Object.keys(stored);
-    for (const topic of topics) {
-      decodeFrames(stored[topic]!, (frame) => {
+    const now = Date.now();
+    for (const [topic, bytes] of Object.entries(stored)) {
+      decodeFrames(bytes, (frame) => {
         if (frame.kind !== FrameKind.message) return;
-        if (frame.message.isExpired(Date.now())) void commands.hdel(keys.retained, topic).catch(() => undefined);
-        else broker.retained.update(frame.message);
+        if (!frame.message.isExpired(now)) broker.retained.update(frame.message);
+        // the sweep removes it, unless an older node stored it without its expiry in the set
+        else commands.eval(DELETE_IF_SAME, 2, keys.retained, keys.retainedExpiry, topic, bytes).catch(() => undefined);
       });
     }
   }

@@ -49,6 +49,8 @@ export interface AssembleOverrides {
   readonly nodeId?: string | undefined;
   /** --cluster-heartbeat, in milliseconds. */
   readonly heartbeatMs?: number | undefined;
+  /** --cluster-retained-sweep, in milliseconds. */
+  readonly retainedSweepMs?: number | undefined;
   /** --persistence-location DIR: persistence on, in this directory (overrides the file's settings). */
   readonly persistenceLocation?: string | undefined;
 }
@@ -220,7 +222,7 @@ async function joinCluster(culex: Culex, config: CulexConfig, overrides: Assembl
   const nodeId = overrides.nodeId ?? config.clusterNodeId ?? `${hostname()}:${firstPort}`;
   const { ClusterNode } = await import('../cluster/node.js');
   const listeners = config.localOnly ? (overrides.ports ?? [1883]) : config.listeners.map((listener) => listener.port);
-  await ClusterNode.join(culex.broker, { url: parsed, nodeId, heartbeatMs: overrides.heartbeatMs, describe: () => ({ host: hostname(), ports: listeners }) });
+  await ClusterNode.join(culex.broker, { url: parsed, nodeId, heartbeatMs: overrides.heartbeatMs, retainedSweepMs: overrides.retainedSweepMs, describe: () => ({ host: hostname(), ports: listeners }) });
   logger.log('debug', `Cluster node id ${nodeId}.`);
 }
 

@@ -43,6 +43,8 @@ export interface NodeStatus {
   readonly outages: number;
   readonly willsSent: number;
   readonly takeovers: number;
+  /** Expired retained messages the node swept out of Redis. */
+  readonly retainedSwept?: number;
 }
 
 export interface Status {
