@@ -1,18 +1,19 @@
 // One broker node of a cluster on Redis: joins, keeps the route table, forwards each PUBLISH only
 // to the nodes whose routes match (batched per event-loop turn, one Redis command per node), routes
 // what other nodes send with the same semantics as a local PUBLISH, keeps client ids unique
-// cluster-wide, shares retained messages, and re-synchronises after a Redis outage. Heartbeats
-// and dead-node clean-up are in liveness.ts; see docs/CLUSTER.md for the design.
+// cluster-wide (client-registry.ts), shares retained messages, and re-synchronises after a Redis
+// outage or loss. Heartbeats and dead-node clean-up are in liveness.ts, a graceful stop in leave.ts;
+// see docs/CLUSTER.md for the design.
 
 import type { Broker } from '../broker/broker.js';
 import type { ClusterPort, LeaseHolder } from '../broker/cluster-port.js';
 import type { Message } from '../broker/message.js';
 import type { RouteListener, RouteScope } from '../broker/router.js';
-import { NEVER_EXPIRES } from '../broker/session.js';
 import type { Will } from '../protocol/packets.js';
 import type { ClusterUrl } from './cluster-url.js';
-import { FrameKind, decodeFrames, encodeTakeoverFrame, encodeWill, type Frame } from './frame.js';
-import { CLAIM_CLIENT, RELEASE_CLIENT, SEQ_FIELD, clusterKeys as keys } from './keys.js';
+import { FrameKind, decodeFrames, type Frame } from './frame.js';
+import { SEQ_FIELD, clusterKeys as keys } from './keys.js';
+import { ClientRegistry } from './client-registry.js';
 import { Lease } from './lease.js';
 import { leaveCluster } from './leave.js';
 import { Liveness } from './liveness.js';
@@ -64,7 +65,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
   private readonly repair: SessionRepair;
   readonly sweep: RetainedSweep;
   private readonly retained: RetainedShare;
-  private readonly wills = new Map<string, Buffer>();
+  private readonly clients: ClientRegistry;
   private readonly liveness: Liveness;
   private readonly dataChannel: string;
   private ownSeq = 0;
@@ -86,6 +87,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
     });
     this.liveness = new Liveness(this, options.heartbeatMs ?? 2000);
     this.forwarder = new Forwarder(this.table, this.id, broker.router, this.link, this.stats);
+    this.clients = new ClientRegistry(this.link, this.id, (channel, data) => this.forwarder.send(channel, data));
     this.moves = new SessionMoves(this, options.heartbeatMs ?? 2000);
     this.retained = new RetainedShare(this);
     this.repair = new SessionRepair(this);
@@ -293,40 +295,18 @@ export class ClusterNode implements ClusterPort, RouteListener {
     }
   }
 
-  // ---- client identity, wills, sessions ------------------------------------------------------
+  // ---- client identity, wills, sessions (client-registry.ts) ---------------------------------------------------
 
   clientConnected(clientId: string, clean: boolean, will: Will | undefined, sessionExpiry: number): void {
-    if (will !== undefined) {
-      const willDelay = will.properties?.willDelayInterval ?? 0;
-      const delay = sessionExpiry === NEVER_EXPIRES ? willDelay : Math.min(willDelay, sessionExpiry);
-      this.wills.set(clientId, encodeWill(clientId, will, delay));
-    } else {
-      this.wills.delete(clientId);
-    }
-    if (!this.link.isUp) return; // re-registered by the resync
-    const commands = this.link.commands;
-    const failed = (): void => undefined;
-    (commands.eval(CLAIM_CLIENT, 1, keys.clients, clientId, this.id) as Promise<unknown>).then((previous) => {
-      // [MQTT-3.1.4-3] the id is connected on another node: that connection is closed there (0x8E)
-      if (typeof previous === 'string' && previous !== this.id) this.forwarder.send(keys.data(previous), encodeTakeoverFrame(clientId, clean));
-    }, failed);
-    commands.sadd(keys.sessions(this.id), clientId).catch(failed);
-    const stored = this.wills.get(clientId);
-    if (stored !== undefined) commands.hset(keys.wills(this.id), clientId, stored).catch(failed);
-    else commands.hdel(keys.wills(this.id), clientId).catch(failed);
+    this.clients.connected(clientId, clean, will, sessionExpiry);
   }
 
   willSettled(clientId: string): void {
-    if (!this.wills.delete(clientId) || !this.link.isUp) return;
-    this.link.commands.hdel(keys.wills(this.id), clientId).catch(() => undefined);
+    this.clients.willSettled(clientId);
   }
 
   sessionEnded(clientId: string): void {
-    if (this.wills.delete(clientId) && this.link.isUp) this.link.commands.hdel(keys.wills(this.id), clientId).catch(() => undefined);
-    if (!this.link.isUp) return;
-    const commands = this.link.commands;
-    commands.srem(keys.sessions(this.id), clientId).catch(() => undefined);
-    (commands.eval(RELEASE_CLIENT, 1, keys.clients, clientId, this.id) as Promise<unknown>).catch(() => undefined);
+    this.clients.ended(clientId);
   }
 
   retainedChanged(message: Message): void {
@@ -391,13 +371,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
     await commands.hset(routesKey, SEQ_FIELD, String(seq), ...entries.flatMap((entry) => [entry, '1']));
     await commands.publish(keys.routeChanges, JSON.stringify({ node: this.id, seq, added: entries, reset: true }));
     await this.liveness.beat();
-    const sessions = [...this.broker.sessions.keys()];
-    await commands.del(keys.sessions(this.id), keys.wills(this.id));
-    for (const clientId of sessions) {
-      await commands.hsetnx(keys.clients, clientId, this.id);
-      await commands.sadd(keys.sessions(this.id), clientId);
-    }
-    for (const [clientId, will] of this.wills) await commands.hset(keys.wills(this.id), clientId, will);
+    await this.clients.rewrite([...this.broker.sessions.keys()]);
 
     const status = await commands.hgetall(keys.nodes);
     for (const node of this.table.knownNodes) if (node !== this.id && status[node] === undefined) this.table.removeNode(node);

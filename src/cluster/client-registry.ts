@@ -1,0 +1,71 @@
+// This node's part of the cluster's client registry: which client ids it holds (culex:clients, a
+// compare-and-set so another node's connection with the same id is taken over [MQTT-3.1.4-3]), the
+// set of its sessions, and the wills of its connected clients, kept in Redis for the node that
+// cleans up should this one die (liveness.ts).
+
+import { NEVER_EXPIRES } from '../broker/session.js';
+import type { Will } from '../protocol/packets.js';
+import { encodeTakeoverFrame, encodeWill } from './frame.js';
+import { CLAIM_CLIENT, RELEASE_CLIENT, clusterKeys as keys } from './keys.js';
+import type { RedisLink } from './redis-link.js';
+
+const failed = (): void => undefined;
+
+export class ClientRegistry {
+  /** Each connected client's will as stored (delay + message), to write again after an outage. */
+  private readonly wills = new Map<string, Buffer>();
+
+  constructor(
+    private readonly link: RedisLink,
+    private readonly id: string,
+    /** Sends a frame on another node's data channel. */
+    private readonly send: (channel: string, data: Buffer) => void,
+  ) {}
+
+  connected(clientId: string, clean: boolean, will: Will | undefined, sessionExpiry: number): void {
+    if (will !== undefined) {
+      const willDelay = will.properties?.willDelayInterval ?? 0;
+      const delay = sessionExpiry === NEVER_EXPIRES ? willDelay : Math.min(willDelay, sessionExpiry);
+      this.wills.set(clientId, encodeWill(clientId, will, delay));
+    } else {
+      this.wills.delete(clientId);
+    }
+    if (!this.link.isUp) return; // re-registered by the resync
+    const commands = this.link.commands;
+    (commands.eval(CLAIM_CLIENT, 1, keys.clients, clientId, this.id) as Promise<unknown>).then((previous) => {
+      // [MQTT-3.1.4-3] the id is connected on another node: that connection is closed there (0x8E)
+      if (typeof previous === 'string' && previous !== this.id) this.send(keys.data(previous), encodeTakeoverFrame(clientId, clean));
+    }, failed);
+    commands.sadd(keys.sessions(this.id), clientId).catch(failed);
+    const stored = this.wills.get(clientId);
+    if (stored !== undefined) commands.hset(keys.wills(this.id), clientId, stored).catch(failed);
+    else commands.hdel(keys.wills(this.id), clientId).catch(failed);
+  }
+
+  willSettled(clientId: string): void {
+    if (!this.wills.delete(clientId) || !this.link.isUp) return;
+    this.link.commands.hdel(keys.wills(this.id), clientId).catch(failed);
+  }
+
+  ended(clientId: string): void {
+    if (this.wills.delete(clientId) && this.link.isUp) this.link.commands.hdel(keys.wills(this.id), clientId).catch(failed);
+    if (!this.link.isUp) return;
+    const commands = this.link.commands;
+    commands.srem(keys.sessions(this.id), clientId).catch(failed);
+    (commands.eval(RELEASE_CLIENT, 1, keys.clients, clientId, this.id) as Promise<unknown>).catch(failed);
+  }
+
+  /**
+   * At join and after an outage: the session set and wills written again; each client id claimed
+   * unless another node took it meanwhile.
+   */
+  async rewrite(clientIds: Iterable<string>): Promise<void> {
+    const commands = this.link.commands;
+    await commands.del(keys.sessions(this.id), keys.wills(this.id));
+    for (const clientId of clientIds) {
+      await commands.hsetnx(keys.clients, clientId, this.id);
+      await commands.sadd(keys.sessions(this.id), clientId);
+    }
+    for (const [clientId, will] of this.wills) await commands.hset(keys.wills(this.id), clientId, will);
+  }
+}
