@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Regenerates the statement table of docs/CONFORMANCE.md from the test titles: every test whose
 // title names a normative statement ([MQTT-x.y.z-n]) is listed under that statement, so the
-// document cannot drift from the suite. Usage: node scripts/conformance.mjs [--check]
+// document cannot drift from the suite. Tests are read from *.test.ts files and from *.suite.ts
+// files (test definitions that several *.test.ts files run against different targets).
+// Usage: node scripts/conformance.mjs [--check]
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
@@ -15,7 +17,7 @@ const files = [];
   for (const name of readdirSync(dir).sort()) {
     const path = join(dir, name);
     if (statSync(path).isDirectory()) walk(path);
-    else if (name.endsWith('.test.ts')) files.push(path);
+    else if (name.endsWith('.test.ts') || name.endsWith('.suite.ts')) files.push(path);
   }
 })(join(root, 'test'));
 
