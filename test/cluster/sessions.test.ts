@@ -2,7 +2,8 @@
 // --persistence-location DIR`), on a real redis-server with appendonly and on a three-primary Redis
 // Cluster, driven by MQTT.js: a session taken over from a live node keeps its queued messages, a
 // node SIGKILLed during QoS 1 and QoS 2 traffic to a persistent subscriber loses no acknowledged
-// message (QoS 2 on one server: none twice either), and a session's keys leave Redis when it expires.
+// message (QoS 2 on one server: none twice either), a session's keys leave Redis when it expires, and
+// what a session did while Redis was away (messages acknowledged) reaches Redis once it is back.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Store } from 'mqtt';
@@ -130,6 +131,47 @@ describe('persistent sessions in Redis across nodes, one redis-server', { skip }
   test('a session taken over from a live node keeps its subscriptions and the QoS 1 messages queued for it (session present) [MQTT-3.2.2-3]', () => takeoverKeepsQueue(env));
   test('a node SIGKILLed during QoS 1 traffic to a persistent subscriber loses no acknowledged message when the client resumes through another node', () => killDuringTraffic(env, 1));
   test('a node SIGKILLed during QoS 2 traffic to a persistent subscriber loses no acknowledged message and delivers none twice when the client resumes through another node', () => killDuringTraffic(env, 2));
+
+  test('changes a session made while Redis was away reach Redis once it is back: messages acknowledged during the outage are not delivered again after their node dies', async () => {
+    const nodes = env.list;
+    const base = unique('outage');
+    const id = `${base}-sub`;
+    const holder = await env.start(`${base}-node`);
+    const sub = await connectPeer(url(holder), persistent(id));
+    const pub = await connectPeer(url(nodes[1]!), { protocolVersion: 5, clientId: `${base}-pub` });
+    const cli = (...args: string[]): Promise<string> => runTool('redis-cli', ['-p', String(redis.port), ...args]).then((r) => r.stdout.trim());
+    const queued = async (): Promise<number> => {
+      const answer = await cli('hlen', `culex:{s:${id}}:out`);
+      return /^\d+$/.test(answer) ? Number(answer) : NaN; // NaN while Redis is still loading
+    };
+    let during: Peer | undefined;
+    let back: Peer | undefined;
+    try {
+      await sub.client.subscribeAsync(`${base}/#`, { qos: 1 });
+      await untilRouted(() => pub.client.publishAsync(`${base}/probe`, 'p', { qos: 1 }), sub.inbox);
+      await endPeers(sub);
+      for (let i = 0; i < 10; i++) await pub.client.publishAsync(`${base}/t`, String(i), { qos: 1 });
+      for (let i = 0; i < 50 && (await queued()) < 10; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(await queued(), 10, 'ten messages queued in Redis');
+      await redis.stop(); // appendonly: what Redis had comes back with it
+      // the holder serves its session from memory meanwhile; the client takes and acknowledges all ten
+      during = await connectPeer(url(holder), persistent(id));
+      assert.equal(during.connack.sessionPresent, true);
+      assert.deepEqual((await during.inbox.take(10, 10_000)).map((m) => Number(m.payload)), Array.from({ length: 10 }, (_, i) => i));
+      await during.inbox.nothingWithin(300);
+      await endPeers(during);
+      await redis.start();
+      for (let i = 0; i < 100 && (await queued()) !== 0; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(await queued(), 0, `the acknowledgements reached Redis: ${holder.log()}`);
+      await holder.stop('SIGKILL');
+      back = await connectPeer(url(nodes[2]!), persistent(id), 30_000);
+      assert.equal(back.connack.sessionPresent, true, 'the session was adopted');
+      assert.equal(await back.inbox.nothingWithin(1500), true, 'nothing acknowledged is delivered again');
+    } finally {
+      await endPeers(sub, pub, during, back);
+      await holder.stop('SIGKILL');
+    }
+  });
 
   test('an expired session leaves Redis: its keys carry the expiry as a TTL while the client is away', async () => {
     const nodes = env.list;
