@@ -18,6 +18,10 @@ export const clusterKeys = {
   routeChanges: 'culex:routes',
   /** Broadcast channel: retained message changes (node id + frame). */
   retainedChanges: 'culex:retained-changes',
+  /** HASH version, config: a dynamic-security configuration (NAME: its file's name), src/cluster/dynsec-share.ts. */
+  dynsec: (name: string): string => `culex:dynsec:${name}`,
+  /** Broadcast channel: dynamic-security changes ("version\nheader JSON\nconfig JSON"). */
+  dynsecChanges: 'culex:dynsec-changes',
   /** STRING with a TTL: the node is alive while it exists. */
   alive: (node: string): string => `culex:{node:${node}}:alive`,
   /** HASH entry → "1" plus "#seq": the node's route table entries. */

@@ -1,7 +1,8 @@
 // One broker node of a cluster on Redis: joins, keeps the route table, forwards each PUBLISH only
 // to the nodes whose routes match (batched per event-loop turn, one Redis command per node), routes
 // what other nodes send with the same semantics as a local PUBLISH, keeps client ids unique
-// cluster-wide (client-registry.ts), shares retained messages, and re-synchronises after a Redis
+// cluster-wide (client-registry.ts), shares retained messages and dynamic-security changes
+// (dynsec-share.ts), and re-synchronises after a Redis
 // outage or loss. Heartbeats and dead-node clean-up are in liveness.ts, a graceful stop in leave.ts;
 // see docs/CLUSTER.md for the design.
 
@@ -14,6 +15,7 @@ import type { ClusterUrl } from './cluster-url.js';
 import { FrameKind, decodeFrames, type Frame } from './frame.js';
 import { SEQ_FIELD, clusterKeys as keys } from './keys.js';
 import { ClientRegistry } from './client-registry.js';
+import { DynsecShare, type SharedDynsec } from './dynsec-share.js';
 import { Lease } from './lease.js';
 import { leaveCluster } from './leave.js';
 import { Liveness } from './liveness.js';
@@ -36,6 +38,8 @@ export interface ClusterNodeOptions {
   readonly retainedSweepMs?: number;
   /** Extra fields of this node's status entry (its listeners). */
   readonly describe?: () => Record<string, unknown>;
+  /** The dynamic-security configurations to share with the other nodes (dynsec-share.ts). */
+  readonly dynsec?: readonly SharedDynsec[];
 }
 
 export interface ClusterStats {
@@ -66,6 +70,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
   readonly sweep: RetainedSweep;
   private readonly retained: RetainedShare;
   private readonly clients: ClientRegistry;
+  private readonly dynsec: DynsecShare;
   private readonly liveness: Liveness;
   private readonly dataChannel: string;
   private ownSeq = 0;
@@ -92,6 +97,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
     this.retained = new RetainedShare(this);
     this.repair = new SessionRepair(this);
     this.sweep = new RetainedSweep(this.link, options.retainedSweepMs ?? 30_000);
+    this.dynsec = new DynsecShare(this, options.dynsec ?? []);
   }
 
   /** Connects to Redis and joins; throws with a clear reason when Redis cannot be reached or the id is taken. */
@@ -107,7 +113,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
       await node.link.close();
       throw new Error(`cluster node id '${node.id}' is in use by a running node (choose another with --node-id)`);
     }
-    await node.link.subscribe(node.dataChannel, [keys.routeChanges, keys.retainedChanges]);
+    await node.link.subscribe(node.dataChannel, [keys.routeChanges, keys.retainedChanges, ...(node.dynsec.size > 0 ? [keys.dynsecChanges] : [])]);
     broker.cluster = node;
     broker.router.listener = node;
     const persistence = broker.persistence;
@@ -177,6 +183,9 @@ export class ClusterNode implements ClusterPort, RouteListener {
     } else if (channel === keys.retainedChanges) {
       const error = this.retained.received(data);
       if (error !== undefined) this.badFrame(`retained change: ${error}`);
+    } else if (channel === keys.dynsecChanges) {
+      const error = this.dynsec.received(data.toString('utf8'));
+      if (error !== undefined) this.badFrame(error);
     }
   }
 
@@ -378,6 +387,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
     for (const node of Object.keys(status)) if (node !== this.id) await this.readNodeRoutes(node);
 
     await this.retained.load();
+    await this.dynsec.load();
   }
 
   /** Publishes a will for a client of a dead node, as this node (liveness.ts decides when). */

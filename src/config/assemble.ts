@@ -139,7 +139,7 @@ export async function assemble(config: CulexConfig, overrides: AssembleOverrides
 
   const reloadables: Reloadable[] = [];
   const names = listenerNames(config.listeners);
-  const { authenticator, authorizer, controlHandlers } = await loadSecurity(config, names, logger, reloadables);
+  const { authenticator, authorizer, controlHandlers, dynsec } = await loadSecurity(config, names, logger, reloadables);
   const passwordFiles = reloadables.filter((reloadable) => reloadable instanceof PasswordFile).length;
   const reauthenticateOnReload = passwordFiles > 0 || !config.allowAnonymous;
 
@@ -161,7 +161,7 @@ export async function assemble(config: CulexConfig, overrides: AssembleOverrides
   };
   try {
     await culex.ready(); // persisted sessions and retained messages are back before anyone connects
-    await joinCluster(culex, config, overrides, logger);
+    await joinCluster(culex, config, overrides, logger, dynsec);
     if (config.localOnly) await openDefaultListeners(culex, overrides, listeners, logger);
     else {
       if (overrides.ports !== undefined && overrides.ports.length > 0) logger.log('warning', 'Warning: -p is ignored because the configuration file defines listeners.');
@@ -212,7 +212,7 @@ export async function assemble(config: CulexConfig, overrides: AssembleOverrides
  * Joins the cluster before any listener opens, so that no client is served outside it. The cluster
  * code (and ioredis) is loaded only when a cluster is configured.
  */
-async function joinCluster(culex: Culex, config: CulexConfig, overrides: AssembleOverrides, logger: Logger): Promise<void> {
+async function joinCluster(culex: Culex, config: CulexConfig, overrides: AssembleOverrides, logger: Logger, dynsec: readonly DynamicSecurity[]): Promise<void> {
   const url = overrides.cluster ?? config.cluster;
   if (url === undefined) return;
   const { parseClusterUrl } = await import('../cluster/cluster-url.js');
@@ -222,7 +222,7 @@ async function joinCluster(culex: Culex, config: CulexConfig, overrides: Assembl
   const nodeId = overrides.nodeId ?? config.clusterNodeId ?? `${hostname()}:${firstPort}`;
   const { ClusterNode } = await import('../cluster/node.js');
   const listeners = config.localOnly ? (overrides.ports ?? [1883]) : config.listeners.map((listener) => listener.port);
-  await ClusterNode.join(culex.broker, { url: parsed, nodeId, heartbeatMs: overrides.heartbeatMs, retainedSweepMs: overrides.retainedSweepMs, describe: () => ({ host: hostname(), ports: listeners }) });
+  await ClusterNode.join(culex.broker, { url: parsed, nodeId, heartbeatMs: overrides.heartbeatMs, retainedSweepMs: overrides.retainedSweepMs, describe: () => ({ host: hostname(), ports: listeners }), dynsec });
   logger.log('debug', `Cluster node id ${nodeId}.`);
 }
 
@@ -303,6 +303,8 @@ interface LoadedSecurity {
   readonly authenticator: Authenticator;
   readonly authorizer: Authorizer;
   readonly controlHandlers: ControlHandler[];
+  /** Every dynamic-security configuration (one per file), for a cluster node to share. */
+  readonly dynsec: DynamicSecurity[];
 }
 
 /** Reads the password, ACL and dynamic-security files of the configuration; throws on a bad file. */
@@ -333,7 +335,7 @@ async function loadSecurity(config: CulexConfig, names: readonly string[], logge
   if (!config.perListenerSettings) {
     const global: SecurityConfig = { allowAnonymous: config.allowAnonymous, passwordFile: config.passwordFile, aclFile: config.aclFile, dynsecPlugin: config.dynsecFile !== undefined, dynsecFile: config.dynsecFile };
     const loaded = await loadScope(global, config.allowAnonymous);
-    return { authenticator: loaded.authenticator, authorizer: loaded.authorizer, controlHandlers: loaded.dynsec === undefined ? [] : [loaded.dynsec] };
+    return { authenticator: loaded.authenticator, authorizer: loaded.authorizer, controlHandlers: loaded.dynsec === undefined ? [] : [loaded.dynsec], dynsec: [...dynsecByFile.values()] };
   }
 
   // per_listener_settings true: a listener without allow_anonymous refuses anonymous clients, as in Mosquitto 2.0.
@@ -354,5 +356,5 @@ async function loadSecurity(config: CulexConfig, names: readonly string[], logge
       handle: (request: ControlRequest) => dynsecByListener.get(request.client.listener)?.handle(request),
     });
   }
-  return { authenticator: security, authorizer: security, controlHandlers };
+  return { authenticator: security, authorizer: security, controlHandlers, dynsec: [...dynsecByFile.values()] };
 }

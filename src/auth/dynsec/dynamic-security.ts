@@ -1,7 +1,9 @@
 // Culex's own implementation of Mosquitto's dynamic-security plugin: the JSON file, the
 // authentication and ACL checks, and the `$CONTROL/dynamic-security/v1` handler that changes them
-// at run time. No C plugin is loaded; the file and the API are Mosquitto 2.0's.
+// at run time. No C plugin is loaded; the file and the API are Mosquitto 2.0's. On a cluster node,
+// onChange and replace() let src/cluster/dynsec-share.ts carry changes to the other nodes.
 
+import { basename } from 'node:path';
 import type { Logger } from '../../broker/logger.js';
 import type { ControlBroker, ControlHandler, ControlRequest } from '../../broker/control.js';
 import { ReasonCode } from '../../protocol/reason-codes.js';
@@ -9,12 +11,24 @@ import type { AuthenticateRequest, ClientIdentity } from '../port.js';
 import { publishAccess, subscriptionAccess, type Access } from './access.js';
 import type { CommandContext } from './commands/context.js';
 import { CONTROL_TOPIC, RESPONSE_TOPIC, runControlMessage } from './control.js';
-import { loadDynsecFile, saveDynsecFile } from './file.js';
+import { dynsecJson, loadDynsecFile, parseDynsecJson, saveDynsecFile } from './file.js';
 import type { DynsecState } from './model.js';
 import { verifyPassword } from './password.js';
 
+/** A change made through the control topic: the whole configuration after it, and whom it disconnected. */
+export interface DynsecChange {
+  /** The configuration as JSON (the file's content, on one line). */
+  readonly config: string;
+  /** Usernames whose connected clients the change disconnected. */
+  readonly kick: readonly string[];
+  /** Whether it disconnected the clients without a username. */
+  readonly kickAnonymous: boolean;
+}
+
 export class DynamicSecurity implements ControlHandler {
   readonly topic = CONTROL_TOPIC;
+  /** Told of each change made through the control topic here (a cluster node shares it). */
+  onChange: ((change: DynsecChange) => void) | undefined;
 
   private constructor(
     readonly file: string,
@@ -30,6 +44,31 @@ export class DynamicSecurity implements ControlHandler {
   /** Reads the file; throws DynsecFileError when it cannot be used. */
   static load(file: string, logger?: Logger): DynamicSecurity {
     return new DynamicSecurity(file, loadDynsecFile(file), logger);
+  }
+
+  /** The name cluster nodes share this configuration under: the file's name without its directory. */
+  get name(): string {
+    return basename(this.file);
+  }
+
+  /** The configuration as JSON on one line. */
+  config(): string {
+    return JSON.stringify(dynsecJson(this.state));
+  }
+
+  /**
+   * Takes a whole configuration made elsewhere (another cluster node) and saves it to the file;
+   * throws DynsecFileError when it is not usable. Disconnecting clients is the caller's part.
+   */
+  replace(config: string): void {
+    const next = parseDynsecJson(config);
+    const state = this.state; // the same object stays in place: the checks and commands hold it
+    refill(state.clients, next.clients);
+    refill(state.groups, next.groups);
+    refill(state.roles, next.roles);
+    state.anonymousGroup = next.anonymousGroup;
+    state.defaultAccess = next.defaultAccess;
+    this.saveFile();
   }
 
   /** The plugin's password check: 'defer' when it has nothing to say (no credentials, unknown user, no password). */
@@ -61,15 +100,27 @@ export class DynamicSecurity implements ControlHandler {
 
   /** A control message from a client the ACLs let publish here: run it, publish the responses. */
   handle(request: ControlRequest): void {
-    const context = this.commandContext(request.client, request.broker);
+    const effects: Effects = { saved: false, kick: new Set(), kickAnonymous: false };
+    const context = this.commandContext(request.client, request.broker, effects);
     const document = runControlMessage(context, request.payload);
+    if (this.onChange !== undefined && (effects.saved || effects.kick.size > 0 || effects.kickAnonymous)) {
+      this.onChange({ config: this.config(), kick: [...effects.kick], kickAnonymous: effects.kickAnonymous });
+    }
     const correlationData = request.properties?.correlationData;
     // Mosquitto publishes the answer to every subscriber of the response topic; a v5 caller's
     // Correlation Data is carried over so MQTT 5 request/response clients can match it too.
     request.broker.publish(RESPONSE_TOPIC, JSON.stringify(document), correlationData === undefined ? {} : { properties: { correlationData } });
   }
 
-  private commandContext(admin: ClientIdentity, broker: ControlBroker): CommandContext {
+  private saveFile(): void {
+    try {
+      saveDynsecFile(this.file, this.state);
+    } catch (error) {
+      this.logger?.log('error', `Error saving Dynamic security plugin config: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  private commandContext(admin: ClientIdentity, broker: ControlBroker, effects: Effects): CommandContext {
     const adminName = `${admin.clientId}/${admin.username ?? '(null)'}`;
     const kick = (match: (client: ClientIdentity) => boolean): void => {
       broker.disconnectClients(match, ReasonCode.AdministrativeAction);
@@ -78,15 +129,30 @@ export class DynamicSecurity implements ControlHandler {
       state: this.state,
       admin: adminName,
       save: () => {
-        try {
-          saveDynsecFile(this.file, this.state);
-        } catch (error) {
-          this.logger?.log('error', `Error saving Dynamic security plugin config: ${error instanceof Error ? error.message : String(error)}`);
-        }
+        effects.saved = true;
+        this.saveFile();
       },
-      kick: (username) => kick((client) => client.username === username),
-      kickAnonymous: () => kick((client) => client.username === undefined),
+      kick: (username) => {
+        effects.kick.add(username);
+        kick((client) => client.username === username);
+      },
+      kickAnonymous: () => {
+        effects.kickAnonymous = true;
+        kick((client) => client.username === undefined);
+      },
       log: (message) => this.logger?.log('information', `dynsec: ${adminName} | ${message}`),
     };
   }
+}
+
+/** What the commands of one control message did, for onChange. */
+interface Effects {
+  saved: boolean;
+  readonly kick: Set<string>;
+  kickAnonymous: boolean;
+}
+
+function refill<K, V>(target: Map<K, V>, source: ReadonlyMap<K, V>): void {
+  target.clear();
+  for (const [key, value] of source) target.set(key, value);
 }
