@@ -118,3 +118,30 @@ export function pushDeletes(batch: WriteBatch, keys: number[], single: number, r
     i = j + 1;
   }
 }
+
+/**
+ * Copies every Buffer of a batch into one new buffer of exactly their total size, and returns it
+ * (undefined when the batch holds none) so that it can be transferred to the writer thread.
+ * Why: a payload is a view into the socket chunk it was read with (the parser does not copy), and
+ * postMessage clones a view's whole ArrayBuffer: 23 payloads of 16 bytes from one 64 KiB chunk
+ * crossed as 64 KiB, at 73 µs per batch against 20 µs for compact copies (a MessageChannel
+ * round trip measured here). One buffer, transferred, crosses without any copy at all.
+ */
+export function compactBuffers(batch: WriteBatch): ArrayBuffer | undefined {
+  let total = 0;
+  for (let i = 0; i < batch.length; i++) {
+    const value = batch[i];
+    if (value instanceof Uint8Array) total += value.byteLength;
+  }
+  if (total === 0) return undefined;
+  const arena = Buffer.allocUnsafeSlow(total); // its own ArrayBuffer, never the shared pool's
+  let offset = 0;
+  for (let i = 0; i < batch.length; i++) {
+    const value = batch[i];
+    if (!(value instanceof Uint8Array)) continue;
+    arena.set(value, offset);
+    batch[i] = arena.subarray(offset, offset + value.byteLength);
+    offset += value.byteLength;
+  }
+  return arena.buffer as ArrayBuffer;
+}

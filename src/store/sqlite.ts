@@ -26,7 +26,7 @@ import type { Store, StoredMessage, StoredOutgoing, StoredSessionHeader, StoredS
 import { readState, states } from './sqlite-read.js';
 import { schema, storeFormat, storeVersion } from './sqlite-schema.js';
 import type { WriterData, WriterReply, WriterRequest } from './sqlite-writer.js';
-import { appendWrite, batchWriter, configureConnection, databaseBytes, pushDeletes, writeNumber, type Write, type WriteBatch } from './sqlite-writes.js';
+import { appendWrite, batchWriter, compactBuffers, configureConnection, databaseBytes, pushDeletes, writeNumber, type Write, type WriteBatch } from './sqlite-writes.js';
 import { deferred, type Deferred } from './deferred.js';
 
 export interface SqliteStoreOptions {
@@ -309,7 +309,8 @@ export class SqliteStore implements Store {
       return;
     }
     this.inFlight = { waiter };
-    this.writer.postMessage({ type: 'commit', writes } satisfies WriterRequest);
+    const payloads = compactBuffers(writes);
+    this.writer.postMessage({ type: 'commit', writes } satisfies WriterRequest, payloads === undefined ? [] : [payloads]);
   }
 
   private sendClose(): void {

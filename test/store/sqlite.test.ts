@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteStore, StoreOpenError } from '../../src/store/sqlite.js';
 import type { StoredMessage } from '../../src/store/port.js';
+import { compactBuffers, writeNumber } from '../../src/store/sqlite-writes.js';
 
 function tempDir(): { dir: string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'culex-store-'));
@@ -168,6 +169,22 @@ test('deletes of many rows in one commit (runs of consecutive keys, lone keys, g
   } finally {
     cleanup();
   }
+});
+
+test('a commit\'s payloads cross to the writer thread in one buffer of exactly their size (views into a read chunk are not sent whole)', () => {
+  const chunk = Buffer.alloc(65_536, 7);
+  chunk.write('first', 100);
+  chunk.write('second', 30_000);
+  const batch: unknown[] = [writeNumber.messageAdd, 1, 't', chunk.subarray(100, 105), null, writeNumber.messageAdd, 2, 't', chunk.subarray(30_000, 30_006), 'text'];
+  const arena = compactBuffers(batch);
+  assert.ok(arena !== undefined);
+  assert.equal(arena.byteLength, 11, 'only the payload bytes');
+  assert.equal((batch[3] as Buffer).toString(), 'first');
+  assert.equal((batch[8] as Buffer).toString(), 'second');
+  assert.equal((batch[3] as Buffer).buffer, arena);
+  assert.equal((batch[8] as Buffer).buffer, arena);
+  assert.deepEqual([batch[0], batch[1], batch[2], batch[4], batch[9]], [writeNumber.messageAdd, 1, 't', null, 'text']);
+  assert.equal(compactBuffers([writeNumber.messageDelete, 3]), undefined, 'nothing to send when no payload');
 });
 
 test('commitDelayMs: changes of later turns join the pending commit; close() commits what is pending', async () => {
