@@ -5,12 +5,13 @@
 
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Pinning } from './process-stats.js';
 import { toolPath } from './tool-path.js';
+import { findFreePort } from './free-port.js';
 
 export const TARGET_NAMES = ['culex', 'culex-persist', 'culex-api', 'culex-aliases', 'forwarder', 'mosquitto', 'mosquitto-nodelay', 'aedes'] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
@@ -39,19 +40,6 @@ export interface StartOptions {
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
-/** A port nothing listens on right now on 127.0.0.1 (the OS picks it). */
-export function findFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => (port ? resolve(port) : reject(new Error('no port assigned'))));
-    });
-  });
-}
 
 export function externalTarget(host: string, port: number, pid: number | undefined): RunningTarget {
   return { name: `${host}:${port}`, host, port, pid, description: `broker at ${host}:${port}${pid ? ` (PID ${pid})` : ''}`, stop: async () => {} };

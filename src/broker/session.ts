@@ -77,10 +77,27 @@ export interface SessionCounters {
 }
 
 export class Session {
-  readonly subscriptions = new Map<string, Subscription>();
-  readonly inflight = new Map<number, Outgoing>();
+  // The three collections below are made on first use: an idle client that never subscribes or
+  // receives QoS 1/2 costs none of them (an empty Map is about 150 bytes of heap, per connection).
+  private subscriptionMap: Map<string, Subscription> | undefined;
+  private inflightMap: Map<number, Outgoing> | undefined;
+  private incomingQos2Set: Set<number> | undefined;
+
+  get subscriptions(): Map<string, Subscription> {
+    return (this.subscriptionMap ??= new Map());
+  }
+  /** Outgoing QoS 1/2 messages sent and not yet acknowledged, by packet id. */
+  get inflight(): Map<number, Outgoing> {
+    return (this.inflightMap ??= new Map());
+  }
   /** QoS 2 packet ids received, PUBREC sent, PUBREL not yet received [MQTT-4.3.3-10]. */
-  readonly incomingQos2 = new Set<number>();
+  get incomingQos2(): Set<number> {
+    return (this.incomingQos2Set ??= new Set());
+  }
+  /** How many messages are in flight, without making the collection. */
+  get inflightCount(): number {
+    return this.inflightMap?.size ?? 0;
+  }
   private queue: Outgoing[] = [];
   private queueHead = 0;
   private queuedBytes = 0;
@@ -119,7 +136,7 @@ export class Session {
   /** Payload bytes of the messages queued and in flight for this client. */
   get storedBytes(): number {
     let bytes = this.queuedBytes;
-    for (const entry of this.inflight.values()) bytes += entry.message.payload.length;
+    for (const entry of this.inflightMap?.values() ?? []) bytes += entry.message.payload.length;
     return bytes;
   }
 
@@ -228,7 +245,7 @@ export class Session {
     this.droppingLogged = false;
     this.topicAliases = undefined; // aliases last only as long as the connection (MQTT 5.0 §3.3.2.3.4)
     this.nextTopicAlias = 1;
-    for (const entry of this.inflight.values()) {
+    for (const entry of this.inflightMap?.values() ?? []) {
       if (entry.state === 'pubrel') writePubrel(entry.packetId);
       else this.write(entry, true, now);
     }
@@ -242,8 +259,8 @@ export class Session {
 
   /** Drops every outgoing message and QoS 2 state: the session is being discarded. */
   clearMessages(): void {
-    this.inflight.clear();
-    this.incomingQos2.clear();
+    this.inflightMap = undefined;
+    this.incomingQos2Set = undefined;
     this.queue = [];
     this.queueHead = 0;
     this.queuedBytes = 0;

@@ -41,7 +41,7 @@ export function readFigures(broker: Broker, now = Date.now()): BrokerFigures {
   let stored = broker.retained.size;
   let storedBytes = broker.retained.bytes;
   for (const session of broker.sessions.values()) {
-    stored += session.inflight.size + session.queuedCount;
+    stored += session.inflightCount + session.queuedCount;
     storedBytes += session.storedBytes;
   }
   const connected = broker.channels.size;

@@ -31,7 +31,7 @@ export interface RedisOptions {
 export async function startRedis(options: RedisOptions = {}): Promise<RedisServer> {
   const program = toolPath('redis-server');
   if (program === undefined) throw new Error('redis-server not installed: apt-get install redis-server');
-  const port = options.port ?? (await findFreePort());
+  const port = options.port ?? (await findFreePort(options.cluster ? 22_767 : undefined)); // a cluster node's bus is port + 10,000
   const dir = mkdtempSync(join(tmpdir(), 'culex-redis-'));
   let child: ChildProcess | undefined;
   const chunks: Buffer[] = [];
