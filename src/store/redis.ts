@@ -22,6 +22,7 @@ import type { LoadedSession, Store, StoredMessage, StoredOutgoing, StoredSession
 import type { ProtocolVersion } from '../protocol/packets.js';
 import { decodeMessage, decodeOutgoing, decodeSubscription, encodeMessage, encodeOutgoing, encodeSubscription } from './redis-codec.js';
 import { allSessionKeys, sessionKeys, type SessionKeys } from './redis-keys.js';
+import { deferred, type Deferred } from './deferred.js';
 
 /** Session Expiry Interval meaning "never expires" (MQTT 5.0 §3.1.2.11.2). */
 const NEVER_EXPIRES = 0xffffffff;
@@ -63,7 +64,7 @@ export class RedisStore implements Store {
   /** Epoch ms when each disconnected session recorded here expires (its keys get this TTL). */
   private readonly deadlines = new Map<string, number>();
   private timer: NodeJS.Immediate | NodeJS.Timeout | undefined;
-  private waiter: { promise: Promise<void>; resolve: () => void; reject: (error: Error) => void } | undefined;
+  private waiter: Deferred | undefined;
   /** Sessions whose changes a failed commit lost (Redis away): Redis misses them until rewritten. */
   private readonly unsynced = new Set<string>();
   /** The commit Redis has not answered yet, if any. */
@@ -236,15 +237,7 @@ export class RedisStore implements Store {
 
   sync(): Promise<void> | undefined {
     if (this.timer === undefined) return this.inflight; // nothing new: the commit in flight, if any
-    if (this.waiter === undefined) {
-      let resolve!: () => void;
-      let reject!: (error: Error) => void;
-      const promise = new Promise<void>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      this.waiter = { promise, resolve, reject };
-    }
+    this.waiter ??= deferred();
     return this.waiter.promise;
   }
 
