@@ -15,6 +15,23 @@ function tempDir(): { dir: string; cleanup(): void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/**
+ * The message ids and outgoing rows in the file itself, read with SQLite directly: load() would
+ * also drop messages no entry refers to.
+ */
+async function rowsInFile(file: string): Promise<{ ids: number[]; outgoing: { c: string; seq: number }[] }> {
+  const { createRequire } = await import('node:module');
+  const Database = createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');
+  const db = new Database(file, { readonly: true });
+  try {
+    const ids = (db.prepare('SELECT id FROM messages ORDER BY id').all() as { id: number }[]).map((row) => row.id);
+    const outgoing = db.prepare('SELECT client_id AS c, seq FROM outgoing ORDER BY client_id, seq').all() as { c: string; seq: number }[];
+    return { ids, outgoing };
+  } finally {
+    db.close();
+  }
+}
+
 const message = (id: number, topic: string, payload: string, extra: Partial<StoredMessage> = {}): StoredMessage => ({
   id,
   topic,
@@ -121,15 +138,9 @@ test('a message and outgoing entry added and removed within one commit are never
     store.outgoingAdd('c', { seq: 3, messageId: 3, qos: 1, retain: false, packetId: 0, state: 'queued' });
     await store.sync();
     await store.close();
-    // read the file itself: load() would also drop messages no entry refers to
-    const { createRequire } = await import('node:module');
-    const Database = createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');
-    const db = new Database(file, { readonly: true });
-    const ids = (db.prepare('SELECT id FROM messages ORDER BY id').all() as { id: number }[]).map((row) => row.id);
-    const seqs = (db.prepare('SELECT seq FROM outgoing ORDER BY seq').all() as { seq: number }[]).map((row) => row.seq);
-    db.close();
+    const { ids, outgoing } = await rowsInFile(file);
     assert.deepEqual(ids, [3]);
-    assert.deepEqual(seqs, [3]);
+    assert.deepEqual(outgoing.map((row) => row.seq), [3]);
   } finally {
     cleanup();
   }
@@ -157,12 +168,7 @@ test('deletes of many rows in one commit (runs of consecutive keys, lone keys, g
     store.outgoingDelete('c2', 104);
     await store.sync();
     await store.close();
-    const { createRequire } = await import('node:module');
-    const Database = createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');
-    const db = new Database(file, { readonly: true });
-    const ids = (db.prepare('SELECT id FROM messages ORDER BY id').all() as { id: number }[]).map((row) => row.id);
-    const rows = db.prepare('SELECT client_id AS c, seq FROM outgoing ORDER BY client_id, seq').all() as { c: string; seq: number }[];
-    db.close();
+    const { ids, outgoing: rows } = await rowsInFile(file);
     assert.deepEqual(ids, [5, 7, 11]);
     assert.deepEqual(rows.filter((r) => r.c === 'c1').map((r) => r.seq), [5, 7, 11]);
     assert.deepEqual(rows.filter((r) => r.c === 'c2').map((r) => r.seq), [101, 102, 105, 106, 107, 108, 109, 110, 111, 112]);
