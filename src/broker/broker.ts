@@ -171,19 +171,25 @@ export class Broker {
     const persistence = this.persistence;
     if (persistence === undefined || !persistence.shared || this.sessions.has(clientId)) return undefined;
     return (async () => {
-      await this.cluster?.handOver?.(clientId, clean);
-      if (this.sessions.has(clientId)) return; // adopted by this node meanwhile
-      if (clean) persistence.deleteStored(clientId);
-      else await persistence.fetchSession(this, clientId);
+      try {
+        await this.cluster?.handOver?.(clientId, clean);
+        if (this.sessions.has(clientId)) return; // adopted by this node meanwhile
+        if (clean) persistence.deleteStored(clientId);
+        else await persistence.fetchSession(this, clientId);
+      } finally {
+        // what the old node re-forwarded meanwhile goes to the session now, after what the store held
+        this.cluster?.sessionArrived?.(clientId, clean ? undefined : this.sessions.get(clientId));
+      }
     })();
   }
 
   /**
    * Another node takes this client id over (cluster with a shared store): the connection here
    * closes (0x8E for v5), and the session is committed and let go without being deleted, for that
-   * node to read. Resolves once the store has it.
+   * node to read. Resolves once the store has it. A resumed session is cut from the router before its
+   * last commit: atCut (the cluster's hand-over window) then takes over what would have reached it.
    */
-  async handOverSession(clientId: string, clean: boolean): Promise<void> {
+  async handOverSession(clientId: string, clean: boolean, atCut?: (session: Session) => void): Promise<void> {
     const channel = this.channels.get(clientId);
     if (channel !== undefined) {
       this.options.logger.log('notice', `Client ${clientId} connected to another node, closing old connection.`);
@@ -196,6 +202,11 @@ export class Broker {
     const persistence = this.persistence;
     if (session === undefined || persistence === undefined) return;
     this.expiryTimers.cancel(clientId);
+    if (!clean && atCut !== undefined) {
+      // nothing reaches the session after its journal is cut: the window re-forwards it instead
+      atCut(session);
+      for (const subscription of session.subscriptions.values()) this.router.remove(subscription);
+    }
     // never deleted here, even for a clean start: the taking node may be writing it already, and it
     // deletes the stored session itself before its own writes [MQTT-3.1.2-4]
     await persistence.handOver(session);

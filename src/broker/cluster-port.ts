@@ -4,6 +4,7 @@
 import type { Will } from '../protocol/packets.js';
 import type { Message } from './message.js';
 import type { RouteScope } from './router.js';
+import type { Session } from './session.js';
 
 export interface ClusterPort {
   /**
@@ -24,6 +25,8 @@ export interface ClusterPort {
    * session and lets it go (or it is found dead); resolves then, or after a bounded wait.
    */
   handOver?(clientId: string, clean: boolean): Promise<void>;
+  /** After handOver: the session read from the store is in place (undefined for a clean start or none stored). */
+  sessionArrived?(clientId: string, session: Session | undefined): void;
   /** The client's will no longer needs a stand-in (sent, cancelled or discarded). */
   willSettled(clientId: string): void;
   /** The session of a client id ended on this node. */

@@ -127,8 +127,16 @@ export class Router {
     if (group.members.length === 0) this.index.delete(subscription.topicFilter, key);
   }
 
-  /** Delivers the message to every matching session; returns how many sessions it went to. */
-  publish(message: Message, now: number, scope?: RouteScope): number {
+  /** True when this router has members of the shared group (a cluster node letting a session go asks). */
+  hasSharedMembers(group: string, topicFilter: string): boolean {
+    return this.index.get(topicFilter, sharedKey(group)) !== undefined;
+  }
+
+  /**
+   * Delivers the message to every matching session; returns how many sessions it went to. `except`
+   * (cluster only) is a session that already has this message: a hand-over's re-forwarded copy came first.
+   */
+  publish(message: Message, now: number, scope?: RouteScope, except?: Session): number {
     const routes = this.index.match(message.topic);
     if (routes.length === 0) return 0;
     const plain = scope === undefined || scope.plain;
@@ -144,6 +152,7 @@ export class Router {
       if (!plain) continue;
       const session = route.session;
       if (route.noLocal && message.origin === session.clientId) continue; // [MQTT-3.8.3-3]
+      if (session === except) continue;
       const qos = (route.qos < message.qos ? route.qos : message.qos) as QoS;
       const retain = route.retainAsPublished && message.retain; // [MQTT-3.3.1-12] / [MQTT-3.3.1-13]
       if (session.routeMark !== seq) {
@@ -169,7 +178,7 @@ export class Router {
     if (shared !== undefined) {
       for (const group of shared) {
         const member = group.pick();
-        if (member === undefined || !this.canReceive(member.session, message)) continue;
+        if (member === undefined || member.session === except || !this.canReceive(member.session, message)) continue;
         const qos = (member.qos < message.qos ? member.qos : message.qos) as QoS;
         const ids = member.subscriptionId === undefined ? undefined : [member.subscriptionId];
         member.session.deliver(message, qos, member.retainAsPublished && message.retain, ids, now, group);

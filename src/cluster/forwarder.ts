@@ -5,7 +5,8 @@
 
 import type { Message } from '../broker/message.js';
 import type { RouteScope, Router, SharedGroup } from '../broker/router.js';
-import { encodeInboxFrame, encodeMessageFrame, type GroupRef } from './frame.js';
+import { encodeInboxFrame, encodeMessageFrame, type FrameId, type GroupRef } from './frame.js';
+import type { HandOverWindow } from './hand-over-window.js';
 import { clusterKeys as keys } from './keys.js';
 import type { ClusterStats } from './node.js';
 import type { RedisLink } from './redis-link.js';
@@ -48,6 +49,8 @@ export class Forwarder {
   private turn: Deferred | undefined;
   /** The inbox writes Redis has not answered yet. */
   private handedOff: Promise<void> | undefined;
+  /** Sessions let go from here whose messages are re-forwarded to their new node (sessions in Redis). */
+  window: HandOverWindow | undefined = undefined;
 
   constructor(
     private readonly table: RouteTable,
@@ -62,8 +65,14 @@ export class Forwarder {
     // $SYS is per node: never forwarded
     if (topic.charCodeAt(0) === 0x24 && topic.startsWith('$SYS')) return this.router.publish(message, now);
     const routes = this.table.index.match(topic);
-    if (routes.length === 0) return this.router.publish(message, now);
+    if (routes.length === 0) {
+      const delivered = this.router.publish(message, now);
+      if (this.window?.leaving === true) this.window.routed(message, { origin: this.id, seq: ++this.seq }, true, () => true);
+      return delivered;
+    }
     const seq = ++this.seq;
+    // with sessions in Redis every frame says which message it is, for a hand-over's duplicates
+    const id: FrameId | undefined = this.inbox ? { origin: this.id, seq } : undefined;
     const targets = this.targets;
     let skipped: Set<string> | undefined;
     for (let i = 0; i < routes.length; i++) {
@@ -84,14 +93,17 @@ export class Forwarder {
     const scope: RouteScope | undefined = skipped === undefined ? undefined : { plain: true, sharedAllowed: (g: SharedGroup) => !skipped.has(sharedKey(g.group, g.topicFilter)) };
     const delivered = this.router.publish(message, now, scope);
     const remote = targets.length;
-    if (remote === 0) return delivered;
+    if (remote === 0) {
+      this.reforward(message, id, seq, skipped);
+      return delivered;
+    }
     if (!this.link.isUp) {
       this.stats.droppedWhileDown += remote;
     } else {
       let plainFrame: Buffer | undefined;
       for (let i = 0; i < remote; i++) {
         const peer = targets[i]!;
-        const frame = peer.groups === undefined ? (plainFrame ??= encodeMessageFrame(message, true, undefined)) : encodeMessageFrame(message, peer.plain, peer.groups);
+        const frame = peer.groups === undefined ? (plainFrame ??= encodeMessageFrame(message, true, undefined, id)) : encodeMessageFrame(message, peer.plain, peer.groups, id);
         peer.frames.push(frame);
         this.flushing.add(peer);
       }
@@ -103,7 +115,33 @@ export class Forwarder {
       this.scheduleFlush();
     }
     targets.length = 0;
+    // after the direct frames: a node getting both sees the direct one first
+    this.reforward(message, id, seq, skipped);
     return delivered + remote;
+  }
+
+  /** Sessions let go from here get what this node's own publishers send them meanwhile (hand-over-window.ts). */
+  private reforward(message: Message, id: FrameId | undefined, seq: number, skipped: Set<string> | undefined): void {
+    if (this.window?.leaving !== true) return;
+    this.window.routed(message, id ?? { origin: this.id, seq }, true, (group, topicFilter) => skipped === undefined || !skipped.has(sharedKey(group, topicFilter)));
+  }
+
+  /** Queues one frame for a node outside route() (a targeted re-forward), through its inbox when durable. */
+  forwardTo(node: string, frame: Buffer, durable: boolean): void {
+    if (!this.link.isUp) {
+      this.stats.droppedWhileDown++;
+      return;
+    }
+    let peer = this.peers.get(node);
+    if (peer === undefined) this.peers.set(node, (peer = new Peer(node, keys.data(node))));
+    peer.frames.push(frame);
+    this.flushing.add(peer);
+    if (durable && this.inbox) {
+      peer.durable = true;
+      this.turn ??= deferred();
+    }
+    this.stats.forwardedMessages++;
+    this.scheduleFlush();
   }
 
   private peer(node: string, seq: number): Peer {

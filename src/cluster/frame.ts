@@ -19,12 +19,26 @@ export interface GroupRef {
   readonly topicFilter: string;
 }
 
+/**
+ * Which message a frame carries, the same on every node it reaches: the node that first routed it
+ * and that node's routing sequence number. Sent with sessions in Redis, where a message may reach a
+ * session twice during a hand-over (directly and re-forwarded by the old node): the new node drops
+ * the second one (hand-over-window.ts).
+ */
+export interface FrameId {
+  readonly origin: string;
+  readonly seq: number;
+}
+
 export interface MessageFrame {
   readonly kind: typeof FrameKind.message;
   readonly message: Message;
   /** Deliver to plain (non-shared) subscriptions. */
   readonly plain: boolean;
   readonly groups: readonly GroupRef[];
+  readonly id: FrameId | undefined;
+  /** Deliver to this one session only: re-forwarded by the node that let it go (hand-over-window.ts). */
+  readonly target: string | undefined;
 }
 
 export interface TakeoverFrame {
@@ -58,6 +72,8 @@ export type Frame = MessageFrame | TakeoverFrame | HandOverFrame | HandedOverFra
 const FLAG_RETAIN = 0x04;
 const FLAG_PLAIN = 0x08;
 const FLAG_ORIGIN = 0x10;
+const FLAG_ID = 0x20;
+const FLAG_TARGET = 0x40;
 
 const strSize = (text: string): number => 2 + Buffer.byteLength(text, 'utf8');
 
@@ -68,21 +84,28 @@ function writeStr(buf: Buffer, pos: number, text: string): number {
 }
 
 /** A message frame, length prefix included. */
-export function encodeMessageFrame(message: Message, plain: boolean, groups: readonly GroupRef[] | undefined): Buffer {
+export function encodeMessageFrame(message: Message, plain: boolean, groups: readonly GroupRef[] | undefined, id?: FrameId, target?: string): Buffer {
   const properties = message.properties;
   const propsSize = propertiesSize(properties, PropertyContext.publish);
   let size = 4 + 1 + 1 + 8 + 8 + strSize(message.topic) + 1 + varIntSize(propsSize) + propsSize + 4 + message.payload.length;
   if (message.origin !== undefined) size += strSize(message.origin);
+  if (id !== undefined) size += strSize(id.origin) + 8;
+  if (target !== undefined) size += strSize(target);
   if (groups !== undefined) for (const ref of groups) size += strSize(ref.group) + strSize(ref.topicFilter);
   const buf = Buffer.allocUnsafe(size);
   let pos = buf.writeUInt32BE(size - 4, 0);
   pos = buf.writeUInt8(FrameKind.message, pos);
-  const flags = message.qos | (message.retain ? FLAG_RETAIN : 0) | (plain ? FLAG_PLAIN : 0) | (message.origin !== undefined ? FLAG_ORIGIN : 0);
+  const flags = message.qos | (message.retain ? FLAG_RETAIN : 0) | (plain ? FLAG_PLAIN : 0) | (message.origin !== undefined ? FLAG_ORIGIN : 0) | (id !== undefined ? FLAG_ID : 0) | (target !== undefined ? FLAG_TARGET : 0);
   pos = buf.writeUInt8(flags, pos);
   pos = buf.writeDoubleBE(message.receivedAt, pos);
   pos = buf.writeDoubleBE(message.expiresAt, pos);
   pos = writeStr(buf, pos, message.topic);
   if (message.origin !== undefined) pos = writeStr(buf, pos, message.origin);
+  if (id !== undefined) {
+    pos = writeStr(buf, pos, id.origin);
+    pos = buf.writeDoubleBE(id.seq, pos);
+  }
+  if (target !== undefined) pos = writeStr(buf, pos, target);
   pos = buf.writeUInt8(groups?.length ?? 0, pos);
   if (groups !== undefined) {
     for (const ref of groups) {
@@ -173,6 +196,14 @@ function readFrame(r: PacketReader): Frame {
   r.pos += 16;
   const topic = r.utf8('topic');
   const origin = (flags & FLAG_ORIGIN) !== 0 ? r.utf8('origin') : undefined;
+  let id: FrameId | undefined;
+  if ((flags & FLAG_ID) !== 0) {
+    const node = r.utf8('id origin');
+    if (r.remaining < 8) r.malformed('frame ends inside its id');
+    id = { origin: node, seq: r.buf.readDoubleBE(r.pos) };
+    r.pos += 8;
+  }
+  const target = (flags & FLAG_TARGET) !== 0 ? r.utf8('target') : undefined;
   const groupCount = r.u8('group count');
   const groups: GroupRef[] = [];
   for (let i = 0; i < groupCount; i++) groups.push({ group: r.utf8('group'), topicFilter: r.utf8('group filter') });
@@ -184,7 +215,7 @@ function readFrame(r: PacketReader): Frame {
   const qos = (flags & 0x03) as QoS;
   if (qos > 2) r.malformed('QoS 3');
   const message = new Message(topic, payload, qos, (flags & FLAG_RETAIN) !== 0, properties, expiresAt, origin, receivedAt);
-  return { kind, message, plain: (flags & FLAG_PLAIN) !== 0, groups };
+  return { kind, message, plain: (flags & FLAG_PLAIN) !== 0, groups, id, target };
 }
 
 /** A will kept in Redis for another node to send should this one die (MQTT 5.0 §3.1.3.2.2). */

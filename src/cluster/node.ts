@@ -9,6 +9,7 @@
 import type { Broker } from '../broker/broker.js';
 import type { ClusterPort, LeaseHolder } from '../broker/cluster-port.js';
 import type { Message } from '../broker/message.js';
+import type { Session } from '../broker/session.js';
 import type { RouteListener, RouteScope } from '../broker/router.js';
 import type { Will } from '../protocol/packets.js';
 import type { ClusterUrl } from './cluster-url.js';
@@ -21,6 +22,7 @@ import { leaveCluster } from './leave.js';
 import { Liveness } from './liveness.js';
 import { RedisLink } from './redis-link.js';
 import { Forwarder } from './forwarder.js';
+import { HandOverWindow } from './hand-over-window.js';
 import { SessionMoves } from './session-moves.js';
 import { SessionRepair } from './session-repair.js';
 import { RetainedShare } from './retained-share.js';
@@ -66,6 +68,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
   private readonly local = new LocalRoutes();
   private readonly forwarder: Forwarder;
   private readonly moves: SessionMoves;
+  readonly window: HandOverWindow;
   private readonly repair: SessionRepair;
   readonly sweep: RetainedSweep;
   private readonly retained: RetainedShare;
@@ -93,6 +96,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
     this.liveness = new Liveness(this, options.heartbeatMs ?? 2000);
     this.forwarder = new Forwarder(this.table, this.id, broker.router, this.link, this.stats);
     this.clients = new ClientRegistry(this.link, this.id, (channel, data) => this.forwarder.send(channel, data));
+    this.window = new HandOverWindow(this, options.heartbeatMs ?? 2000);
     this.moves = new SessionMoves(this, options.heartbeatMs ?? 2000);
     this.retained = new RetainedShare(this);
     this.repair = new SessionRepair(this);
@@ -121,6 +125,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
       // sessions in Redis: QoS 1/2 batches for other nodes go through their inboxes, and a
       // publisher is acknowledged once its message is there (see session-moves.ts)
       node.forwarder.inbox = true;
+      node.forwarder.window = node.window;
       persistence.barrier = () => node.forwarder.barrier();
     }
     await node.resync();
@@ -145,6 +150,15 @@ export class ClusterNode implements ClusterPort, RouteListener {
 
   handOver(clientId: string, clean: boolean): Promise<void> {
     return this.moves.take(clientId, clean);
+  }
+
+  sessionArrived(clientId: string, session: Session | undefined): void {
+    this.window.arrived(clientId, session);
+  }
+
+  /** Queues a frame for another node outside routing (hand-over-window.ts), through its inbox when durable. */
+  forwardTo(node: string, frame: Buffer, durable: boolean): void {
+    this.forwarder.forwardTo(node, frame, durable);
   }
 
   /** A dead node leaves the route table, here and (gone) on every node. */
@@ -209,6 +223,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
     if (frame.kind === FrameKind.handedOver) return this.moves.onAnswer(frame.clientId);
     if (frame.kind === FrameKind.inbox) return;
     this.stats.receivedMessages++;
+    if (frame.target !== undefined) return this.window.targeted(frame, frame.target);
     const now = Date.now();
     const message = frame.message;
     if (message.isExpired(now)) return; // [MQTT-3.3.2-5]
@@ -219,7 +234,11 @@ export class ClusterNode implements ClusterPort, RouteListener {
           ? PLAIN_ONLY
           : { plain: false, sharedAllowed: () => false }
         : { plain: frame.plain, sharedAllowed: (g) => groups.some((ref) => ref.group === g.group && ref.topicFilter === g.topicFilter) };
-    this.broker.router.publish(message, now, scope);
+    // a live hand-over's window (hand-over-window.ts): a session arrived here may have had this
+    // message already through the node that let it go; sessions let go from here get it re-forwarded
+    const had = this.window.recording ? this.window.received(frame) : undefined;
+    this.broker.router.publish(message, now, scope, had);
+    if (this.window.leaving) this.window.routed(message, frame.id, frame.plain, (group, topicFilter) => groups.some((ref) => ref.group === group && ref.topicFilter === topicFilter));
   }
 
   private onRouteChange(text: string): void {
@@ -413,6 +432,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
     this.closed = true;
     this.liveness.stop();
     this.sweep.stop();
+    this.window.close();
     this.forwarder.flush();
     if (this.broker.router.listener === this) this.broker.router.listener = undefined;
     await leaveCluster(this);

@@ -12,6 +12,7 @@ import { Router } from '../broker/router.js';
 import type { Session } from '../broker/session.js';
 import type { LoadedSession } from '../store/port.js';
 import { FrameKind, decodeFrames, encodeHandOverFrame, encodeHandedOverFrame, type HandOverFrame } from './frame.js';
+import { deliverToSession } from './hand-over-window.js';
 import { ADOPT_CLIENT, RELEASE_CLIENT, clusterKeys as keys } from './keys.js';
 import type { ClusterNode } from './node.js';
 
@@ -39,6 +40,7 @@ export class SessionMoves {
     const commands = link.commands;
     const deadline = Date.now() + this.heartbeatMs * 15;
     let holder: string | null = null;
+    this.node.window.expect(clientId); // until the broker says the session arrived
     while (link.isUp && Date.now() < deadline) {
       holder = await commands.hget(keys.clients, clientId);
       if (holder === null || holder === id) return;
@@ -72,7 +74,7 @@ export class SessionMoves {
     const installing = this.installing;
     const adopted = installing?.ids.has(frame.clientId) === true ? installing.done : Promise.resolve();
     adopted
-      .then(() => broker.handOverSession(frame.clientId, frame.clean))
+      .then(() => broker.handOverSession(frame.clientId, frame.clean, (session) => this.node.window.leave(session, frame.from)))
       .catch((error: unknown) => this.node.logger.log('warning', `Cluster: handing over the session of ${frame.clientId} failed: ${error instanceof Error ? error.message : String(error)}.`))
       .finally(() => this.node.send(keys.data(frame.from), encodeHandedOverFrame(frame.clientId)));
   }
@@ -142,6 +144,12 @@ export class SessionMoves {
         seen.add(field);
         decodeFrames(batches[field]!, (frame) => {
           if (frame.kind !== FrameKind.message || frame.message.isExpired(now)) return; // [MQTT-3.3.2-5]
+          if (frame.target !== undefined) {
+            // re-forwarded during a hand-over to the dead node: for that one session only
+            const session = sessions.find((s) => s.clientId === frame.target);
+            if (session !== undefined) deliverToSession(session, frame.message, now, frame.plain, frame.groups);
+            return;
+          }
           const groups = frame.groups;
           router.publish(frame.message, now, { plain: frame.plain, sharedAllowed: (g) => groups.some((ref) => ref.group === g.group && ref.topicFilter === g.topicFilter) });
         });

@@ -1,6 +1,7 @@
 // Persistent sessions in Redis across Culex nodes (`culex broker --cluster URL
 // --persistence-location DIR`), on a real redis-server with appendonly and on a three-primary Redis
-// Cluster, driven by MQTT.js: a session taken over from a live node keeps its queued messages, a
+// Cluster, driven by MQTT.js: a session taken over from a live node keeps its queued messages and,
+// during traffic from a third node, loses none of the messages published in the hand-over, a
 // node SIGKILLed during QoS 1 and QoS 2 traffic to a persistent subscriber loses no acknowledged
 // message (QoS 2 on one server: none twice either), a session's keys leave Redis when it expires, and
 // what a session did while Redis was away (messages acknowledged) reaches Redis once it is back.
@@ -115,6 +116,60 @@ async function killDuringTraffic(env: Nodes, qos: 1 | 2): Promise<void> {
   }
 }
 
+/**
+ * A persistent subscriber on node 1 while node 2's publisher sends a steady stream (one message
+ * every millisecond or so, at most 20 unacknowledged); midway the subscriber resumes through node
+ * 3, so messages are on their way to node 1 while it lets the session go and before node 3's routes
+ * are known. Every acknowledged message must arrive, through either connection; at QoS 2 none twice.
+ */
+async function handOverDuringTraffic(env: Nodes, qos: 1 | 2): Promise<void> {
+  const nodes = env.list;
+  const base = unique(`window-q${qos}`);
+  const id = `${base}-sub`;
+  const incomingStore = new KeptStore(); // a QoS 2 message's PUBREL may reach the second connection [MQTT-4.3.3]
+  const sub = await connectPeer(url(nodes[0]!), persistent(id, { incomingStore }));
+  const pub = await connectPeer(url(nodes[1]!), { protocolVersion: 5, clientId: `${base}-pub` });
+  let back: Peer | undefined;
+  try {
+    await sub.client.subscribeAsync(`${base}/#`, { qos });
+    await untilRouted(() => pub.client.publishAsync(`${base}/probe`, 'p', { qos: 1 }), sub.inbox);
+    const acked = new Set<number>();
+    const count = 300;
+    let moving: Promise<Peer> | undefined;
+    const sending: Promise<void>[] = [];
+    for (let i = 0; i < count; i++) {
+      while (sending.length - acked.size >= 20) await new Promise((resolve) => setTimeout(resolve, 1));
+      sending.push(pub.client.publishAsync(`${base}/t`, String(i), { qos }).then(() => void acked.add(i)));
+      if (i === 100) moving = connectPeer(url(nodes[2]!), persistent(id, { incomingStore }), 20_000);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    await Promise.all(sending);
+    back = await moving!;
+    assert.equal(back.connack.sessionPresent, true, 'the session moved to node 3');
+    const received = sub.inbox.drain().map((m) => Number(m.payload));
+    const firstCount = received.length;
+    const missing = (): number[] => [...acked].filter((i) => !received.includes(i));
+    const deadline = Date.now() + 20_000;
+    while (missing().length > 0 && Date.now() < deadline) {
+      try {
+        received.push(Number((await back.inbox.next(Math.max(1, deadline - Date.now()))).payload));
+      } catch {
+        break;
+      }
+    }
+    if (missing().length > 0) console.error('what the nodes logged:', nodes.map((n) => n.log()).join('\n'));
+    assert.deepEqual(missing(), [], `lost ${missing().length} acknowledged messages of ${acked.size} (received ${received.length}, ${firstCount} on the first connection): ${received.join(' ')}`);
+    if (qos === 2) {
+      await back.inbox.nothingWithin(1000);
+      received.push(...back.inbox.drain().map((m) => Number(m.payload)));
+      const twice = received.filter((value, index) => received.indexOf(value) !== index);
+      assert.deepEqual(twice, [], `QoS 2 messages delivered twice; first connection got ${firstCount}: ${received.join(' ')}`);
+    }
+  } finally {
+    await endPeers(sub, pub, back);
+  }
+}
+
 describe('persistent sessions in Redis across nodes, one redis-server', { skip }, () => {
   let redis: RedisServer;
   let env: Nodes;
@@ -130,6 +185,7 @@ describe('persistent sessions in Redis across nodes, one redis-server', { skip }
 
   test('a session taken over from a live node keeps its subscriptions and the QoS 1 messages queued for it (session present) [MQTT-3.2.2-3]', () => takeoverKeepsQueue(env));
   test('a node SIGKILLed during QoS 1 traffic to a persistent subscriber loses no acknowledged message when the client resumes through another node', () => killDuringTraffic(env, 1));
+  test('a session handed over from a live node during QoS 1 traffic published on a third node loses no acknowledged message: the Server adds each message it took ownership of to the session of every matching subscription [MQTT-4.5.0-1]', () => handOverDuringTraffic(env, 1));
   test('a node SIGKILLed during QoS 2 traffic to a persistent subscriber loses no acknowledged message and delivers none twice when the client resumes through another node', () => killDuringTraffic(env, 2));
 
   test('changes a session made while Redis was away reach Redis once it is back: messages acknowledged during the outage are not delivered again after their node dies', async () => {
