@@ -50,6 +50,7 @@ export class Liveness {
       // set at the last heartbeat with a TTL of three: gone means Redis was flushed or restarted empty
       // without this node seeing the connection drop, or this node stalled; either way it writes all again
       if (!(await this.beat())) this.node.keysLost();
+      else this.node.retryResync();
       this.node.repairSessions();
       const commands = this.node.link.commands;
       const nodes = Object.keys(await commands.hgetall(keys.nodes));

@@ -80,6 +80,8 @@ export class ClusterNode implements ClusterPort, RouteListener {
   private announceScheduled = false;
   private everReady = false;
   private resyncing = false;
+  /** The last re-synchronisation failed (Redis went away again, a command was refused): the next heartbeat runs it again. */
+  private resyncFailed = false;
   private closed = false;
 
   private constructor(
@@ -368,6 +370,12 @@ export class ClusterNode implements ClusterPort, RouteListener {
     this.resyncAfterLoss(`Cluster: node ${this.id} re-synchronised.`);
   }
 
+  /** Each heartbeat: a re-synchronisation that failed runs again. */
+  retryResync(): void {
+    if (!this.resyncFailed || this.closed || this.resyncing) return;
+    this.resyncAfterLoss(`Cluster: node ${this.id} re-synchronised on a later heartbeat.`);
+  }
+
   /** Each heartbeat: sessions Redis missed changes of are written back (session-repair.ts). */
   repairSessions(): void {
     void this.repair.run();
@@ -377,10 +385,14 @@ export class ClusterNode implements ClusterPort, RouteListener {
     this.resyncing = true;
     this.resync().then(
       () => {
+        this.resyncFailed = false;
         this.logger.log('notice', done);
         this.repair.afterOutage(); // Redis may have lost the sessions this node holds
       },
-      (error: unknown) => this.logger.log('warning', `Cluster: re-synchronisation failed: ${error instanceof Error ? error.message : String(error)}; retrying on the next heartbeat.`),
+      (error: unknown) => {
+        this.resyncFailed = true;
+        this.logger.log('warning', `Cluster: re-synchronisation failed: ${error instanceof Error ? error.message : String(error)}; retrying on the next heartbeat.`);
+      },
     ).finally(() => (this.resyncing = false));
   }
 

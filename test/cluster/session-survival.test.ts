@@ -2,8 +2,9 @@
 // gracefully (SIGTERM) hands its offline sessions to another node at once, so messages published
 // afterwards are queued for them; after Redis restarted empty or was flushed, the nodes write back
 // the sessions and retained messages they hold, so a later node failure or client move loses
-// nothing. Real redis-server (no persistence of its own) and `culex broker
-// --cluster --persistence-location` child processes, driven by MQTT.js.
+// nothing; a re-synchronisation that failed is run again on a later heartbeat. Real redis-server
+// (no persistence of its own) and `culex broker --cluster --persistence-location` child processes,
+// driven by MQTT.js.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { CulexProcess } from '../helpers/culex-process.js';
@@ -156,6 +157,33 @@ describe('persistent sessions in Redis outliving their node', { skip }, () => {
     } finally {
       await endPeers(pub, back);
       await holder.stop('SIGKILL');
+    }
+  });
+
+  test('a re-synchronisation that fails (Redis refuses a command it needs) is retried on a later heartbeat: the retained messages come back to Redis once it succeeds', async () => {
+    const base = unique('retry');
+    const topic = `${base}/kept`;
+    const pub = await connectPeer(url(env.list[0]!), { protocolVersion: 5, clientId: `${base}-pub` });
+    try {
+      await pub.client.publishAsync(topic, 'kept', { qos: 1, retain: true });
+      for (let i = 0; i < 50 && (await cli('hexists', 'culex:retained', topic)) !== '1'; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(await cli('hexists', 'culex:retained', topic), '1');
+      // every node's re-synchronisation reads the node list with HGETALL: refused, it fails
+      await cli('acl', 'setuser', 'default', '-hgetall');
+      try {
+        await cli('flushall');
+        const failures = (): number[] => env.list.map((node) => node.log().split('re-synchronisation failed').length - 1);
+        const before = failures();
+        const allFailed = (): boolean => failures().every((count, i) => count > before[i]!);
+        for (let i = 0; i < 100 && !allFailed(); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+        assert.ok(allFailed(), `not every node's re-synchronisation failed: ${env.list.map((n) => n.log()).join('\n')}`);
+      } finally {
+        await cli('acl', 'setuser', 'default', '+hgetall');
+      }
+      for (let i = 0; i < 50 && (await cli('hexists', 'culex:retained', topic)) !== '1'; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(await cli('hexists', 'culex:retained', topic), '1', `the retained message is in Redis again: ${env.list.map((n) => n.log()).join('\n')}`);
+    } finally {
+      await endPeers(pub);
     }
   });
 
