@@ -12,10 +12,11 @@
 //    delivers them to it alone, keeping their arrival order (per publisher, the order A got them).
 //  - Duplicates: once B's entries are announced a message can reach B both directly and through A.
 //    Frames carry an id (origin node, its routing sequence), the same on every path; for a while
-//    after the install B records the ids of the direct frames that matched the session and drops a
-//    targeted copy of one of them. On a single Redis server the direct copy always arrives first:
-//    the origin published both copies in one pipeline, before A could re-forward its own. A direct
-//    frame that arrived before the install never reached the session, so its targeted copy must
+//    after the install B records the ids of the frames that reached the session either way: a
+//    targeted copy of a direct frame it already routed to the session is dropped, and a direct
+//    frame whose targeted copy came first (the origin's two writes can reach Redis apart, so either
+//    order happens, even on one server) is routed to everyone but that session. A direct frame that
+//    arrived before the install never reached the session, so its targeted copy must
 //    be (and is) delivered. See docs/CLUSTER.md, "Sessions in Redis".
 
 import { Router } from '../broker/router.js';
