@@ -4,6 +4,8 @@
 // clients (after their will delay, unless the client reconnected elsewhere meanwhile
 // [MQTT-3.1.3-9]), frees their client ids, and takes the node's routes out of the table. A node
 // that stops with persistent sessions to hand over says so (leave.ts): that clean-up runs at once.
+// A node that joins with the id of one nobody cleaned up after yet (restarted before the timeout,
+// or the cluster's last node) cleans up after its own previous life first, under the same lock.
 
 import { Timers } from '../broker/timers.js';
 import { decodeWill } from './frame.js';
@@ -78,11 +80,28 @@ export class Liveness {
     if (elected === 'OK') await this.reap(other);
   }
 
+  /**
+   * At join, before this node announces itself alive: its previous life's leftovers (sessions,
+   * wills) are reaped like a dead node's, adopted here. The lock stays held until `release`, once
+   * the alive key is written, so no other node takes this node for dead meanwhile. Undefined when
+   * another node holds the lock (it is cleaning up and adopts them).
+   */
+  async reapOwn(): Promise<{ release: () => Promise<unknown> } | undefined> {
+    const commands = this.node.link.commands;
+    const lock = keys.reaper(this.node.id);
+    if ((await commands.set(lock, this.node.id, 'PX', 60_000, 'NX')) !== 'OK') return undefined;
+    await this.reap(this.node.id);
+    return { release: () => commands.del(lock) };
+  }
+
   private async reap(dead: string): Promise<void> {
     const node = this.node;
     const commands = node.link.commands;
     const wills = await commands.hgetallBuffer(keys.wills(dead));
     const sessions = await commands.smembers(keys.sessions(dead));
+    // this node's own previous life: what it adopts stays under its id, and its routes and status are rewritten by the join
+    const own = dead === node.id;
+    if (own && sessions.length === 0 && Object.keys(wills).length === 0) return;
     let scheduled = 0;
     for (const [clientId, stored] of Object.entries(wills)) {
       const will = decodeWill(stored);
@@ -92,15 +111,20 @@ export class Liveness {
         void (async () => {
           // the client came back in time (on another node, or here to its adopted session): no will [MQTT-3.1.3-9]
           const holder = await commands.hget(keys.clients, clientId);
-          if (holder !== dead && (holder !== node.id || node.broker.channels.has(clientId))) return;
-          await commands.eval(RELEASE_CLIENT, 1, keys.clients, clientId, dead);
+          if ((holder !== dead && holder !== node.id) || node.broker.channels.has(clientId)) return;
+          if (!own || !node.broker.sessions.has(clientId)) await commands.eval(RELEASE_CLIENT, 1, keys.clients, clientId, dead);
           node.publishOrphanWill(will.message);
         })().catch(() => undefined);
       });
     }
     // persistent sessions kept in Redis live on here until their clients come back
     const adopted = await node.adoptSessions(dead, sessions);
-    for (const clientId of sessions) if (wills[clientId] === undefined) await commands.eval(RELEASE_CLIENT, 1, keys.clients, clientId, dead);
+    for (const clientId of sessions) if (wills[clientId] === undefined && !(own && node.broker.sessions.has(clientId))) await commands.eval(RELEASE_CLIENT, 1, keys.clients, clientId, dead);
+    if (own) {
+      await commands.del(keys.wills(dead)); // the session set is rewritten by the join
+      node.logger.log('notice', `Cluster: node ${node.id} found its previous run not cleaned up after; it adopted ${adopted} of its persistent sessions and handles the wills of its clients (${scheduled}).`);
+      return;
+    }
     await commands.del(keys.routes(dead), keys.wills(dead), keys.sessions(dead));
     await commands.hdel(keys.nodes, dead);
     await commands.publish(keys.routeChanges, JSON.stringify({ node: dead, gone: true }));

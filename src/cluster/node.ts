@@ -130,7 +130,10 @@ export class ClusterNode implements ClusterPort, RouteListener {
       node.forwarder.window = node.window;
       persistence.barrier = () => node.forwarder.barrier();
     }
+    // this id's previous run, not cleaned up after: its sessions are adopted here before it is alive again
+    const own = persistence?.shared === true ? await node.liveness.reapOwn() : undefined;
     await node.resync();
+    await own?.release();
     node.liveness.start();
     node.sweep.start();
     broker.options.logger.log('notice', `Cluster: node ${node.id} joined through Redis at ${where}${node.link.sharded ? ' (Redis Cluster, sharded pub/sub)' : ''}.`);

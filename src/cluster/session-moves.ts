@@ -111,7 +111,7 @@ export class SessionMoves {
         const session = persistence?.install(broker, stored);
         if (session !== undefined) adopted.push(session);
       }
-      this.node.dropNode(dead);
+      if (dead !== id) this.node.dropNode(dead); // its own previous life: its routes are rewritten at the join
       for (const session of adopted) commands.sadd(keys.sessions(id), session.clientId).catch(() => undefined);
       // the sessions stay here until the inbox is replayed into them (a hand-over request waits)
       if (adopted.length > 0) await this.replayInbox(dead, adopted);
@@ -158,7 +158,10 @@ export class SessionMoves {
     replay(await commands.hgetallBuffer(keys.inbox(dead)));
     await sleep(this.heartbeatMs);
     replay(await commands.hgetallBuffer(keys.inbox(dead)));
-    await commands.del(keys.inbox(dead));
+    // this node's own inbox (its previous life's, adopted at the join) gets live batches too: only what was replayed goes
+    if (dead === this.node.id) {
+      if (seen.size > 0) await commands.hdel(keys.inbox(dead), ...seen);
+    } else await commands.del(keys.inbox(dead));
     if (seen.size > 0) this.node.logger.log('notice', `Cluster: delivered ${seen.size} batches left for node ${dead} to its ${sessions.length} adopted sessions.`);
   }
 }

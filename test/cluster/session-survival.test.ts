@@ -202,3 +202,61 @@ describe('persistent sessions in Redis outliving their node', { skip }, () => {
     }
   });
 });
+
+describe('persistent sessions in Redis outliving the last node of the cluster', { skip }, () => {
+  let redis: RedisServer;
+  let env: SessionNodes;
+  before(async () => {
+    redis = await startRedis();
+    env = new SessionNodes(redis.url);
+  });
+  after(async () => {
+    await env?.stop();
+    await redis?.destroy();
+  });
+
+  /** Starts the node again with the same id; a SIGKILLed one's alive key must expire first (1.5 s). */
+  async function restart(id: string): Promise<CulexProcess> {
+    for (let i = 0; ; i++) {
+      try {
+        return await env.start(id);
+      } catch (error) {
+        if (i >= 10) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+  }
+
+  for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
+    test(`the last node, stopped (${signal}) and started again with the same id before anyone cleaned up after it, adopts its own persistent sessions: QoS 1 messages published through it meanwhile are queued and delivered when the client resumes [MQTT-3.2.2-3]`, async () => {
+      const base = unique(`rejoin-${signal.toLowerCase()}`);
+      const id = `${base}-sub`;
+      const nodeId = `${base}-node`;
+      const first = await env.start(nodeId);
+      const sub = await connectPeer(url(first), persistent(id));
+      let again: CulexProcess | undefined;
+      let pub: Peer | undefined;
+      let back: Peer | undefined;
+      try {
+        await sub.client.subscribeAsync(`${base}/#`, { qos: 1 });
+        await sub.client.publishAsync(`${base}/probe`, 'p', { qos: 1 });
+        await sub.inbox.next(5000);
+        await endPeers(sub); // away: its session waits in Redis
+        await first.stop(signal);
+        again = await restart(nodeId);
+        pub = await connectPeer(url(again), { protocolVersion: 5, clientId: `${base}-pub` });
+        // 0x10 No matching subscribers would mean the session was left unrouted in Redis
+        const reasons = await publishNumbered(pub, `${base}/t`, 0, 20);
+        assert.deepEqual(reasons, reasons.map(() => 0), 'every message had a subscriber: the session was adopted');
+        back = await connectPeer(url(again), persistent(id), 20_000);
+        assert.equal(back.connack.sessionPresent, true, 'the session was kept');
+        const got = await receiveAll(back, numbers(20), 10_000);
+        assert.deepEqual([...got].sort((a, b) => a - b), numbers(20), `received ${[...got].join(' ')}; ${again.log()}`);
+      } finally {
+        await endPeers(sub, pub, back);
+        await first.stop('SIGKILL');
+        await again?.stop('SIGKILL');
+      }
+    });
+  }
+});
