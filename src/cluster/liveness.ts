@@ -16,6 +16,7 @@ export class Liveness {
   private timer: NodeJS.Timeout | undefined;
   private readonly pendingWills = new Timers();
   private ticking = false;
+  private missingBefore = new Set<string>();
   /** Nodes in the status hash at the last heartbeat, this one included. */
   nodeCount = 1;
 
@@ -55,10 +56,19 @@ export class Liveness {
       else this.node.retryResync();
       this.node.repairSessions();
       const commands = this.node.link.commands;
-      const nodes = Object.keys(await commands.hgetall(keys.nodes));
+      const statuses = await commands.hgetall(keys.nodes);
+      const nodes = Object.keys(statuses);
       this.nodeCount = nodes.length;
-      for (const known of this.node.table.knownNodes) if (known !== this.node.id && !nodes.includes(known)) this.node.table.removeNode(known);
-      for (const other of nodes) if (other !== this.node.id) await this.reapIfDead(other);
+      // a node missing at two heartbeats in a row left; once may be Redis just back empty
+      const missing = new Set(this.node.table.knownNodes.filter((known) => known !== this.node.id && !nodes.includes(known)));
+      for (const known of missing) if (this.missingBefore.has(known)) this.node.forgetNode(known);
+      this.missingBefore = missing;
+      for (const other of nodes) {
+        if (other === this.node.id) continue;
+        const seq = advertisedRouteSeq(statuses[other]!);
+        if (seq !== undefined) this.node.checkRoutes(other, seq);
+        await this.reapIfDead(other);
+      }
     } catch {
       // Redis went away mid-tick: the next tick after the resync tries again
     } finally {
@@ -130,5 +140,15 @@ export class Liveness {
     await commands.publish(keys.routeChanges, JSON.stringify({ node: dead, gone: true }));
     node.table.removeNode(dead);
     node.logger.log('notice', `Cluster: node ${dead} is gone; node ${node.id} removed its routes, adopted ${adopted} persistent sessions and handles the wills of its clients (${scheduled}).`);
+  }
+}
+
+/** The route sequence a node's status entry shows (node-figures.ts), if it is readable. */
+function advertisedRouteSeq(status: string): number | undefined {
+  try {
+    const seq = (JSON.parse(status) as { routeSeq?: unknown }).routeSeq;
+    return typeof seq === 'number' ? seq : undefined;
+  } catch {
+    return undefined;
   }
 }

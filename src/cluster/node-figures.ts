@@ -27,6 +27,7 @@ export function nodeStatus(node: ClusterNode): Record<string, unknown> {
     sessions: broker.sessions.size,
     subscriptions: broker.router.subscriptionCount,
     routes: node.table.entriesOf(node.id).size,
+    routeSeq: node.routeSeq,
     ...node.stats,
     retainedSwept: node.sweep.swept,
     updatedAt: Date.now(),

@@ -77,6 +77,8 @@ export class ClusterNode implements ClusterPort, RouteListener {
   private readonly liveness: Liveness;
   private readonly dataChannel: string;
   private ownSeq = 0;
+  /** Per other node, the route sequence its status showed at the previous heartbeat (checkRoutes). */
+  private readonly advertisedSeqs = new Map<string, number>();
   private announceScheduled = false;
   private everReady = false;
   private resyncing = false;
@@ -316,11 +318,38 @@ export class ClusterNode implements ClusterPort, RouteListener {
     commands.publish(keys.routeChanges, JSON.stringify({ node: this.id, seq, added, removed, ...(dropped === undefined ? {} : { dropped }) })).catch(failed);
   }
 
+  /** The sequence number of this node's last route change; in its status, so others can check theirs. */
+  get routeSeq(): number {
+    return this.ownSeq;
+  }
+
+  /**
+   * Each heartbeat, per other node, with the route sequence its status shows: its routes are read
+   * again in full when this node has not seen that change (an update or a reset published while this
+   * node's subscriber connection was away, e.g. just after Redis came back), or when the status
+   * shows an older sequence than this node's at two heartbeats in a row (the node restarted and its
+   * reset was missed). Without it such a node stayed unreachable until its next route change.
+   */
+  checkRoutes(node: string, advertised: number): void {
+    const seen = this.table.seqOf(node);
+    const previous = this.advertisedSeqs.get(node);
+    this.advertisedSeqs.set(node, advertised);
+    if (advertised > seen || (advertised < seen && previous === advertised)) void this.readNodeRoutes(node);
+  }
+
+  /** A node left the status hash: nothing to compare with any more. */
+  forgetNode(node: string): void {
+    this.advertisedSeqs.delete(node);
+    this.table.removeNode(node);
+  }
+
   /** Reads one node's routes in full (after a missed update). */
   private async readNodeRoutes(node: string): Promise<void> {
     try {
       const entries = await this.link.commands.hgetall(keys.routes(node));
-      const seq = Number(entries[SEQ_FIELD] ?? -1);
+      // no sequence: the node has not written its routes back yet (Redis came back empty); its reset will
+      if (entries[SEQ_FIELD] === undefined) return;
+      const seq = Number(entries[SEQ_FIELD]);
       delete entries[SEQ_FIELD];
       this.table.replaceNode(node, Object.keys(entries), seq);
     } catch {
@@ -416,8 +445,9 @@ export class ClusterNode implements ClusterPort, RouteListener {
     await this.liveness.beat();
     await this.clients.rewrite([...this.broker.sessions.keys()]);
 
+    // nodes missing from the status hash are not dropped here: after Redis came back empty the others
+    // may not have written theirs yet; the heartbeat drops a node missing at two in a row (liveness.ts)
     const status = await commands.hgetall(keys.nodes);
-    for (const node of this.table.knownNodes) if (node !== this.id && status[node] === undefined) this.table.removeNode(node);
     for (const node of Object.keys(status)) if (node !== this.id) await this.readNodeRoutes(node);
 
     await this.retained.load();

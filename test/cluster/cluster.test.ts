@@ -301,6 +301,25 @@ describe('failures', { skip: !haveRedis && process.env.CI !== 'true' ? 'redis-se
     }
   });
 
+  test('a route announced while the other nodes\' subscriber connections to Redis were cut still reaches them (read back at a heartbeat)', async () => {
+    const base = unique('missed');
+    const pub = await connectPeer(url(0), { protocolVersion: 5, clientId: `${base}-p` });
+    const sub = await connectPeer(url(1), { protocolVersion: 5, clientId: `${base}-s` });
+    try {
+      // every pub/sub connection is cut: the route change below is published while nobody listens;
+      // the command connections stay up, so no node sees an outage and nothing re-synchronises
+      const killed = await runTool('redis-cli', ['-p', String(redis.port), 'client', 'kill', 'type', 'pubsub']);
+      assert.ok(Number(killed.stdout.trim()) >= 3, `pub/sub connections killed: ${killed.stdout}`);
+      await sub.client.subscribeAsync(`${base}/#`, { qos: 1 });
+      await untilRouted(() => pub.client.publishAsync(`${base}/probe`, 'p'), sub.inbox);
+      await pub.client.publishAsync(`${base}/t`, 'after', { qos: 1 });
+      const [message] = await sub.inbox.take(1, 10_000);
+      assert.equal(message!.payload, 'after');
+    } finally {
+      await endPeers(pub, sub);
+    }
+  });
+
   test('Redis restarted during traffic: every node keeps serving its own clients, then cross-node delivery resumes', async () => {
     const base = unique('outage');
     const local = await connectPeer(url(0), { protocolVersion: 5, clientId: `${base}-l` });
