@@ -79,15 +79,17 @@ export class Persistence implements SessionJournal {
 
   /** Forgets the stored session here without deleting it: another node takes it over (shared stores). */
   async handOver(session: Session): Promise<void> {
-    if (session.journal !== undefined) {
-      for (const entry of session.outgoing()) {
-        if (!entry.stored) continue;
-        entry.stored = false;
-        if (--entry.message.storeRefs === 0) this.store.messageDelete(entry.message.id);
-      }
-      session.journal = undefined;
-    }
+    const journal = session.journal;
+    session.journal = undefined;
+    // committed first: an entry recorded in this turn gets its message body from the store at the
+    // commit, so the store must still hold the message then (else the entry arrives without it)
     await this.store.sessionRelease?.(session.clientId);
+    if (journal === undefined) return;
+    for (const entry of session.outgoing()) {
+      if (!entry.stored) continue;
+      entry.stored = false;
+      if (--entry.message.storeRefs === 0) this.store.messageDelete(entry.message.id);
+    }
   }
 
   /**

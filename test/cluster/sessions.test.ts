@@ -187,6 +187,7 @@ describe('persistent sessions in Redis across nodes, one redis-server', { skip }
   test('a node SIGKILLed during QoS 1 traffic to a persistent subscriber loses no acknowledged message when the client resumes through another node', () => killDuringTraffic(env, 1));
   test('a session handed over from a live node during QoS 1 traffic published on a third node loses no acknowledged message: the Server adds each message it took ownership of to the session of every matching subscription [MQTT-4.5.0-1]', () => handOverDuringTraffic(env, 1));
   test('a node SIGKILLed during QoS 2 traffic to a persistent subscriber loses no acknowledged message and delivers none twice when the client resumes through another node', () => killDuringTraffic(env, 2));
+  test('a session handed over from a live node during QoS 2 traffic published on a third node loses no acknowledged message and delivers none twice, the last ones sent before the cut resent with their packet identifiers [MQTT-4.5.0-1] [MQTT-4.4.0-1]', () => handOverDuringTraffic(env, 2));
 
   test('changes a session made while Redis was away reach Redis once it is back: messages acknowledged during the outage are not delivered again after their node dies', async () => {
     const nodes = env.list;
