@@ -36,6 +36,8 @@ export class Channel {
   topicAliases: Map<number, string> | undefined = undefined;
   /** The client asked for reason strings and user properties on errors (v5 Request Problem Information). */
   problemInformation = true;
+  /** The v5 client's Maximum Packet Size from its CONNECT; no limit before CONNECT and for v3 clients. */
+  peerMaxPacketSize = noLimit;
   /** Session Expiry Interval given on CONNECT was 0 (then DISCONNECT may not raise it, MQTT 5.0 §3.14.2.2.2). */
   connectExpiryWasZero = true;
   /** A 3.1/3.1.1 client that set the bridge bit (Mosquitto's try_private): its subscriptions are No Local and Retain As Published. */
@@ -84,18 +86,24 @@ export class Channel {
   }
 
   /**
-   * Writes an acknowledgement. Its Reason String and User Properties are left out where they would
-   * make it larger than the client's Maximum Packet Size ([MQTT-3.1.2-25]; MQTT 5.0 §3.4.2.2.2 and
-   * its like for each ack); the size is computed only when the client set a limit and the ack has
-   * properties, so the usual ack costs one comparison.
+   * Writes an acknowledgement, trimmed to the client's Maximum Packet Size (see trimmedToPeerLimit).
    */
   sendAck(packet: PubackPacket | PubrecPacket | PubrelPacket | PubcompPacket | SubackPacket | UnsubackPacket): void {
-    const limit = this.session?.limits.maxPacketSize ?? noLimit;
-    if (this.version === 5 && packet.properties !== undefined && limit < noLimit && encodePacket(packet, 5).length > limit) {
-      const { reasonString: _reason, userProperties: _user, ...required } = packet.properties;
-      packet = { ...packet, properties: Object.keys(required).length > 0 ? required : undefined };
-    }
-    this.link.writePacket(packet, this.version);
+    this.link.writePacket(this.version === 5 ? this.trimmedToPeerLimit(packet) : packet, this.version);
+  }
+
+  /**
+   * A v5 packet without its Reason String and User Properties where they would make it larger than
+   * the client's Maximum Packet Size: CONNACK [MQTT-3.2.2-19][MQTT-3.2.2-20], PUBACK..PUBCOMP
+   * [MQTT-3.4.2-2][MQTT-3.4.2-3] and their like, SUBACK [MQTT-3.9.2-1], UNSUBACK [MQTT-3.11.2-1],
+   * DISCONNECT [MQTT-3.14.2-3][MQTT-3.14.2-4]. The size is computed only when the client set a
+   * limit and the packet has properties, so the usual packet costs one comparison.
+   */
+  trimmedToPeerLimit<P extends Packet & { properties?: Properties }>(packet: P): P {
+    const limit = this.session?.limits.maxPacketSize ?? this.peerMaxPacketSize;
+    if (packet.properties === undefined || limit >= noLimit || encodePacket(packet, 5).length <= limit) return packet;
+    const { reasonString: _reason, userProperties: _user, ...required } = packet.properties;
+    return { ...packet, properties: Object.keys(required).length > 0 ? required : undefined };
   }
 
   /** Called by the transport for each parsed packet; returns false once the channel is closed. */
@@ -151,7 +159,7 @@ export class Channel {
     const connected = this.state === 'connected';
     if (connected && this.version === 5) {
       const properties = reasonString !== undefined && this.problemInformation ? { reasonString } : undefined;
-      this.link.writePacket({ type: 'disconnect', reasonCode, ...(properties ? { properties } : {}) }, 5);
+      this.link.writePacket(this.trimmedToPeerLimit({ type: 'disconnect', reasonCode, ...(properties ? { properties } : {}) }), 5);
     }
     this.state = 'closed';
     this.clearTimer();

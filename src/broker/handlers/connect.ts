@@ -17,7 +17,11 @@ export function handleConnect(channel: Channel, packet: ConnectPacket): void | P
   const options = channel.broker.options;
   const v5 = packet.protocolVersion === 5;
   channel.version = packet.protocolVersion;
-  if (v5) channel.problemInformation = packet.properties?.requestProblemInformation !== 0;
+  if (v5) {
+    channel.problemInformation = packet.properties?.requestProblemInformation !== 0;
+    const maximumPacketSize = packet.properties?.maximumPacketSize;
+    if (maximumPacketSize !== undefined) channel.peerMaxPacketSize = maximumPacketSize; // a refusing CONNACK fits it too
+  }
 
   if (options.serverReference !== '') {
     // MQTT 5.0 §4.11 server redirection: the client is told where to go instead
@@ -222,7 +226,7 @@ export function refuseConnect(channel: Channel, reasonCode: number, why: string,
     const properties: Properties = { ...extra };
     if (channel.problemInformation) properties.reasonString = why;
     if (Object.keys(properties).length > 0) packet.properties = properties;
-    channel.link.writePacket(packet, 5);
+    channel.link.writePacket(channel.trimmedToPeerLimit(packet), 5); // [MQTT-3.2.2-19][MQTT-3.2.2-20]
   } else if (reasonCode !== ReasonCode.MalformedPacket && reasonCode !== ReasonCode.ProtocolError) {
     // [MQTT-3.1.2-2] an unsupported protocol level gets return code 1 in the 3.1.1 format
     channel.link.writePacket({ type: 'connack', sessionPresent: false, reasonCode: connackReturnCodeV3(reasonCode) }, 4);
