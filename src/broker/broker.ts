@@ -340,13 +340,15 @@ export class Broker {
 
   /**
    * Drops a session's state. Its unacknowledged messages that came through a shared subscription
-   * go to another member of the group (MQTT 5.0 §4.8.2 SHOULD; Mosquitto loses them, issue #2662).
+   * go to another member of the group (MQTT 5.0 §4.8.2 SHOULD; Mosquitto loses them, issue #2662),
+   * except QoS 2 messages already sent to this client, which must not [MQTT-4.8.2-5].
    * This happens when the session ends, not when its connection drops: a session that outlives its
    * connection gets them again, with DUP, when the client comes back [MQTT-4.4.0-1].
    */
   private discardSession(session: Session): void {
-    // a QoS 2 message whose PUBREL was sent has reached the client: it is not given to another
-    const orphans = this.closing ? [] : session.outgoing().filter((entry) => entry.group !== undefined && entry.state !== 'pubrel');
+    // A QoS 2 message whose PUBREL was sent has reached the client; one whose PUBLISH was sent may
+    // have: neither is given to another member [MQTT-4.8.2-5]. Queued ones and QoS 1 ones are.
+    const orphans = this.closing ? [] : session.outgoing().filter((entry) => entry.group !== undefined && entry.state !== 'pubrel' && !(entry.qos === 2 && entry.state === 'publish'));
     this.persistence?.sessionDiscarded(session);
     for (const subscription of session.subscriptions.values()) this.router.remove(subscription);
     session.subscriptions.clear();

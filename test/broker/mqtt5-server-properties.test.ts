@@ -95,7 +95,7 @@ test('[MQTT-3.2.2-12] a will QoS above Maximum QoS is refused with CONNACK 0x9B 
   await client.closedByBroker();
 });
 
-test('a PUBLISH above Maximum QoS gets DISCONNECT 0x9B QoS not supported (MQTT 5.0 §3.2.2.3.4)', async () => {
+test('[MQTT-3.2.2-11] a PUBLISH above Maximum QoS gets DISCONNECT 0x9B QoS not supported (MQTT 5.0 §3.2.2.3.4)', async () => {
   const limited = await broker({ maxQos: 1 });
   const client = await RawClient.connected(limited.port, { protocolVersion: 5 });
   client.send(pub('q2', 2));
@@ -186,7 +186,7 @@ test('[MQTT-3.1.2-25] a SUBACK with many reason codes leaves its Reason String o
   client.destroy();
 });
 
-test('inbound flow control: more unacknowledged QoS 2 PUBLISHes than the advertised Receive Maximum get DISCONNECT 0x93 (MQTT 5.0 §3.3.4)', async () => {
+test('[MQTT-3.3.4-7] inbound flow control: more unacknowledged QoS 2 PUBLISHes than the advertised Receive Maximum get DISCONNECT 0x93 (MQTT 5.0 §3.3.4)', async () => {
   const small = await broker({ receiveMaximum: 2 });
   const client = await RawClient.connected(small.port, { protocolVersion: 5 });
   // PUBREC comes back for each, but without PUBREL the flows stay open
@@ -223,7 +223,7 @@ test('server redirection: with serverMoved the CONNACK is 0x9D Server moved with
   await client.closedByBroker();
 });
 
-test('[MQTT-3.1.2-8] a will is published with its properties: user properties in order, content type, response topic, correlation data, payload format', async () => {
+test('[MQTT-3.1.2-8] [MQTT-3.1.3-10] a will is published with its properties: user properties in order, content type, response topic, correlation data, payload format', async () => {
   const plain = await broker();
   const topic = unique('will');
   const watcher = await RawClient.connected(plain.port, { protocolVersion: 5 });

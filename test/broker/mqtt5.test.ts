@@ -318,7 +318,7 @@ test('topicAliasOut: the broker sends a topic once with an alias, then an empty 
   }
 });
 
-test('[MQTT-3.3.2-11] topicAliasOut: no alias for a client without Topic Alias Maximum, none above its maximum', async () => {
+test('[MQTT-3.1.2-26] [MQTT-3.1.2-27] [MQTT-3.3.2-11] topicAliasOut: no alias for a client without Topic Alias Maximum, none above its maximum', async () => {
   const aliasing = await startBroker({ topicAliasOut: true });
   try {
     const none = await RawClient.connected(aliasing.port, { protocolVersion: 5 });

@@ -830,3 +830,161 @@ test('[MQTT-4.8.2-6] a shared message refused with PUBACK 0x80 or more is not se
   second.destroy();
   sender.destroy();
 });
+
+// ---- more statements: encoding, client limits the server enforces, shared QoS 2 --------------------
+
+test('[MQTT-1.5.5-1] the server encodes the Remaining Length in the fewest bytes', async () => {
+  const topic = unique('vbi');
+  const receiver = await v5();
+  await subscribe(receiver, [sub(topic, { qos: 0 })]);
+  const sender = await v5();
+  // remaining length = 2 + topic + 1 (property length) + payload: 127, 128, 16383 and 16384 bytes
+  const overhead = 2 + Buffer.byteLength(topic) + 1;
+  const sizes = [127, 128, 16383, 16384];
+  const raw: Buffer[] = [];
+  receiver.socket.on('data', (chunk: Buffer) => raw.push(chunk));
+  for (const size of sizes) sender.send(pub(topic, 'x'.repeat(size - overhead)));
+  for (let i = 0; i < sizes.length; i++) await receiver.expect('publish');
+  const bytes = Buffer.concat(raw);
+  let at = 0;
+  for (const [i, size] of sizes.entries()) {
+    const lengthBytes = size < 128 ? 1 : size < 16384 ? 2 : 3;
+    let value = 0;
+    let multiplier = 1;
+    let used = 0;
+    for (;;) {
+      const byte = bytes[at + 1 + used]!;
+      used++;
+      value += (byte & 0x7f) * multiplier;
+      multiplier *= 128;
+      if ((byte & 0x80) === 0) break;
+    }
+    assert.equal(value, size, `packet ${i}`);
+    assert.equal(used, lengthBytes, `packet ${i}: ${used} length bytes for ${size}`);
+    at += 1 + used + value;
+  }
+  receiver.destroy();
+  sender.destroy();
+});
+
+test('[MQTT-3.3.2-1] a Topic Name that is not well-formed UTF-8 makes the PUBLISH malformed', async () => {
+  const client = await v5();
+  client.sendBytes(withIllFormedUtf8(pub('topic/QQ', 'x'), 'QQ'));
+  const packets = await client.closedByBroker();
+  assert.equal(packets.length, 1);
+  assert.equal((packets[0] as { reasonCode: number }).reasonCode, 0x81);
+});
+
+test('[MQTT-3.10.3-1] an UNSUBSCRIBE Topic Filter that is not well-formed UTF-8 makes the packet malformed', async () => {
+  const client = await v5();
+  client.sendBytes(withIllFormedUtf8({ type: 'unsubscribe', packetId: 1, filters: ['filter/QQ'] }, 'QQ'));
+  const packets = await client.closedByBroker();
+  assert.equal(packets.length, 1);
+  assert.equal((packets[0] as { reasonCode: number }).reasonCode, 0x81);
+});
+
+test('[MQTT-3.1.2-16] [MQTT-3.1.2-17] [MQTT-3.1.2-18] [MQTT-3.1.2-19] v5: a User Name or Password must be present exactly when its flag is set', async () => {
+  // CONNECT v5 by hand: Connect Flags as given, property length 0, then the payload strings
+  const rawConnect = (flags: number, fields: string[]): Buffer => {
+    const parts = fields.map((field) => Buffer.concat([Buffer.from([0, Buffer.byteLength(field)]), Buffer.from(field)]));
+    const body = Buffer.concat([Buffer.from([0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x05, flags, 0x00, 0x00, 0x00]), ...parts]);
+    return Buffer.concat([Buffer.from([0x10, body.length]), body]);
+  };
+  for (const [flags, fields] of [
+    [0x02, [unique('u'), 'user']], // no User Name flag, a stray User Name
+    [0x82, [unique('u')]], // User Name flag, no User Name
+    [0x82, [unique('u'), 'user', 'secret']], // no Password flag, a stray Password
+    [0xc2, [unique('u'), 'user']], // Password flag, no Password
+  ] as const) {
+    const client = await RawClient.open(broker.port, 5);
+    client.sendBytes(rawConnect(flags, [...fields]));
+    const packets = await client.closedByBroker();
+    assert.equal(packets.length, 1);
+    assert.equal((packets[0] as ConnackPacket).reasonCode, 0x81, `flags ${flags.toString(16)}`);
+  }
+  const good = await RawClient.open(broker.port, 5);
+  good.sendBytes(rawConnect(0xc2, [unique('u'), 'user', 'secret']));
+  assert.equal((await good.expect('connack')).reasonCode, 0);
+  good.destroy();
+});
+
+test('[MQTT-3.2.2-14] a retained PUBLISH to a server without retained messages gets DISCONNECT 0x9A', async () => {
+  const limited = await startBroker({ retainAvailable: false });
+  try {
+    const { client, connack } = await open({}, limited.port);
+    assert.equal(connack.properties?.retainAvailable, 0);
+    client.send(pub('r', 'x', 0, { retain: true }));
+    const packets = await client.closedByBroker();
+    assert.equal(packets.length, 1);
+    assert.equal((packets[0] as { reasonCode: number }).reasonCode, 0x9a);
+  } finally {
+    await limited.close();
+  }
+});
+
+test('[MQTT-3.2.2-15] a packet larger than the server\'s Maximum Packet Size gets DISCONNECT 0x95', async () => {
+  const limited = await startBroker({ maxPacketSize: 100 });
+  try {
+    const { client, connack } = await open({}, limited.port);
+    assert.equal(connack.properties?.maximumPacketSize, 100);
+    client.send(pub('big', 'x'.repeat(200)));
+    const packets = await client.closedByBroker();
+    assert.equal(packets.length, 1);
+    assert.equal((packets[0] as { reasonCode: number }).reasonCode, 0x95);
+  } finally {
+    await limited.close();
+  }
+});
+
+test('[MQTT-3.2.2-17] [MQTT-3.2.2-18] [MQTT-3.3.2-9] a Topic Alias above the server\'s Topic Alias Maximum, or any with none, gets DISCONNECT 0x94', async () => {
+  const none = await startBroker({ maxTopicAlias: 0 });
+  try {
+    const { client, connack } = await open({}, none.port);
+    assert.equal(connack.properties?.topicAliasMaximum, undefined);
+    client.send(pub('t', 'x', 0, { properties: { topicAlias: 1 } }));
+    const packets = await client.closedByBroker();
+    assert.equal((packets[0] as { reasonCode: number }).reasonCode, 0x94);
+  } finally {
+    await none.close();
+  }
+  const { client, connack } = await open();
+  const maximum = connack.properties?.topicAliasMaximum ?? 0;
+  assert.ok(maximum > 0);
+  client.send(pub('t', 'x', 0, { properties: { topicAlias: maximum } }));
+  client.send(pub('t', 'x', 0, { properties: { topicAlias: maximum + 1 } }));
+  const packets = await client.closedByBroker();
+  assert.equal(packets.length, 1);
+  assert.equal((packets[0] as { reasonCode: number }).reasonCode, 0x94);
+});
+
+test('[MQTT-3.7.2-2] [MQTT-3.7.2-3] a PUBCOMP leaves out its Reason String where it would exceed the client\'s Maximum Packet Size', async () => {
+  const roomy = await v5();
+  roomy.send({ type: 'pubrel', packetId: 77 });
+  assert.ok((await roomy.expect('pubcomp')).properties?.reasonString !== undefined, 'the control case has no Reason String');
+  const tight = await v5({ properties: { maximumPacketSize: 10 } });
+  tight.send({ type: 'pubrel', packetId: 77 });
+  const pubcomp = await tight.expect('pubcomp');
+  assert.equal(pubcomp.reasonCode, 0x92);
+  assert.equal(pubcomp.properties, undefined);
+  roomy.destroy();
+  tight.destroy();
+});
+
+test('[MQTT-4.8.2-5] a QoS 2 message sent to a shared-subscription member whose session ends is not sent to another member', async () => {
+  const topic = unique('shared-q2-ends');
+  const first = await v5();
+  await subscribe(first, [sub(`$share/g5/${topic}`)]);
+  const sender = await v5();
+  sender.send(pub(topic, 'in flight', 2, { packetId: 1 }));
+  await sender.expect('pubrec');
+  sender.send({ type: 'pubrel', packetId: 1 });
+  await sender.expect('pubcomp');
+  const got = await first.expect('publish');
+  assert.equal(got.qos, 2);
+  const second = await v5();
+  await subscribe(second, [sub(`$share/g5/${topic}`)]);
+  first.destroy(); // Session Expiry Interval 0: the session ends before the delivery completed
+  assert.ok(await second.nothingWithin(300), 'the QoS 2 message went to another member');
+  second.destroy();
+  sender.destroy();
+});
