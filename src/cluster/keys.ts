@@ -28,6 +28,12 @@ export const clusterKeys = {
   routes: (node: string): string => `culex:{node:${node}}:routes`,
   /** HASH client id → will (delay + frame) of the node's connected clients. */
   wills: (node: string): string => `culex:{node:${node}}:wills`,
+  /**
+   * HASH "dead-node NUL client id" → due time (8 bytes, epoch ms) + will: the wills of dead nodes'
+   * clients this node has scheduled (their will delay not over), for the node that cleans up after
+   * it should it die too before sending them.
+   */
+  heldWills: (node: string): string => `culex:{node:${node}}:held-wills`,
   /** SET of client ids whose session lives on the node. */
   sessions: (node: string): string => `culex:{node:${node}}:sessions`,
   /** STRING lock: the node elected to clean up after a dead node. */

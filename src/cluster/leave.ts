@@ -21,7 +21,9 @@ export async function leaveCluster(node: ClusterNode): Promise<void> {
   const persistence = broker.persistence;
   // the broker has disconnected every client by now: what remains are persistent sessions
   const handOver = persistence?.shared === true && broker.sessions.size > 0;
-  if (!handOver) {
+  // wills of dead nodes' clients this node was holding (will delay not over) are not its clients':
+  // another node takes them over as from a dead node
+  if (!handOver && node.liveness.heldWillCount === 0) {
     const release = [...broker.sessions.keys()].map((clientId) => commands.eval(RELEASE_CLIENT, 1, keys.clients, clientId, id) as Promise<unknown>);
     await Promise.allSettled([
       ...release,
@@ -33,10 +35,10 @@ export async function leaveCluster(node: ClusterNode): Promise<void> {
   }
   // the sessions' last changes (disconnection times, messages received before the stop) are in Redis
   // before anyone reads them; a failed commit leaves them to the key TTLs and the reaper's reading
-  await persistence.sync()?.catch(() => undefined);
-  // no wills on a graceful stop (as Mosquitto); routes, session set and status stay for the reaper
+  await persistence?.sync()?.catch(() => undefined);
+  // no wills on a graceful stop (as Mosquitto); routes, session set, held wills and status stay for the reaper
   await Promise.allSettled([commands.del(keys.alive(id), keys.wills(id))]);
   const notice: LeftNotice = { node: id, left: true };
   await commands.publish(keys.routeChanges, JSON.stringify(notice)).catch(() => undefined);
-  node.logger.log('notice', `Cluster: node ${id} left; its ${broker.sessions.size} persistent sessions go to another node.`);
+  node.logger.log('notice', `Cluster: node ${id} left; its ${broker.sessions.size} persistent sessions and ${node.liveness.heldWillCount} wills of dead nodes' clients go to another node.`);
 }

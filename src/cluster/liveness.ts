@@ -15,6 +15,8 @@ import type { ClusterNode } from './node.js';
 export class Liveness {
   private timer: NodeJS.Timeout | undefined;
   private readonly pendingWills = new Timers();
+  /** Wills scheduled by pendingWills, by field, as written to this node's heldWills hash. */
+  private readonly held = new Map<string, Buffer>();
   private ticking = false;
   private missingBefore = new Set<string>();
   /** Nodes in the status hash at the last heartbeat, this one included. */
@@ -33,7 +35,7 @@ export class Liveness {
   stop(): void {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
-    this.pendingWills.clear();
+    this.pendingWills.clear(); // `held` stays: a graceful stop hands those wills over (leave.ts)
   }
 
   /** Refreshes this node's alive key and status entry; false when the key was gone (Redis lost it). */
@@ -90,6 +92,47 @@ export class Liveness {
     if (elected === 'OK') await this.reap(other);
   }
 
+  /** Wills of dead nodes' clients scheduled here and not sent yet, as held in Redis (heldWills). */
+  get heldWillCount(): number {
+    return this.held.size;
+  }
+
+  /**
+   * Schedules a dead node's client's will (field "dead-node NUL client id", value due time + will)
+   * for its due time; false when the value is damaged. Once sent or found unneeded it leaves Redis.
+   */
+  private holdWill(field: string, held: Buffer): boolean {
+    const node = this.node;
+    const commands = node.link.commands;
+    const at = field.indexOf('\u0000');
+    const will = held.length > 8 ? decodeWill(held.subarray(8)) : undefined;
+    if (at < 0 || will === undefined) return false;
+    const dead = field.slice(0, at);
+    const clientId = field.slice(at + 1);
+    const own = dead === node.id;
+    this.held.set(field, held);
+    this.pendingWills.schedule(field, Math.max(0, held.readDoubleBE(0) - Date.now()), () => {
+      void (async () => {
+        // the client came back in time (on another node, or here to its adopted session): no will [MQTT-3.1.3-9]
+        const holder = await commands.hget(keys.clients, clientId);
+        if ((holder !== dead && holder !== node.id) || node.broker.channels.has(clientId)) return;
+        if (!own || !node.broker.sessions.has(clientId)) await commands.eval(RELEASE_CLIENT, 1, keys.clients, clientId, dead);
+        node.publishOrphanWill(will.message);
+      })()
+        .catch(() => undefined)
+        .finally(() => {
+          this.held.delete(field);
+          if (node.link.isUp) commands.hdel(keys.heldWills(node.id), field).catch(() => undefined);
+        });
+    });
+    return true;
+  }
+
+  /** After Redis came back (maybe empty): the wills held here are written again. */
+  async rewriteHeldWills(): Promise<void> {
+    if (this.held.size > 0) await this.node.link.commands.hset(keys.heldWills(this.node.id), ...[...this.held].flat());
+  }
+
   /**
    * At join, before this node announces itself alive: its previous life's leftovers (sessions,
    * wills) are reaped like a dead node's, adopted here. The lock stays held until `release`, once
@@ -108,25 +151,23 @@ export class Liveness {
     const node = this.node;
     const commands = node.link.commands;
     const wills = await commands.hgetallBuffer(keys.wills(dead));
+    // wills the dead node held for nodes it had cleaned up after, their delay not over yet
+    const inherited = await commands.hgetallBuffer(keys.heldWills(dead));
     const sessions = await commands.smembers(keys.sessions(dead));
     // this node's own previous life: what it adopts stays under its id, and its routes and status are rewritten by the join
     const own = dead === node.id;
-    if (own && sessions.length === 0 && Object.keys(wills).length === 0) return;
-    let scheduled = 0;
+    if (own && sessions.length === 0 && Object.keys(wills).length === 0 && Object.keys(inherited).length === 0) return;
+    const now = Date.now();
+    const taken = new Map<string, Buffer>(Object.entries(inherited));
     for (const [clientId, stored] of Object.entries(wills)) {
-      const will = decodeWill(stored);
-      if (will === undefined) continue;
-      scheduled++;
-      this.pendingWills.schedule(`${dead}\u0000${clientId}`, will.delay * 1000, () => {
-        void (async () => {
-          // the client came back in time (on another node, or here to its adopted session): no will [MQTT-3.1.3-9]
-          const holder = await commands.hget(keys.clients, clientId);
-          if ((holder !== dead && holder !== node.id) || node.broker.channels.has(clientId)) return;
-          if (!own || !node.broker.sessions.has(clientId)) await commands.eval(RELEASE_CLIENT, 1, keys.clients, clientId, dead);
-          node.publishOrphanWill(will.message);
-        })().catch(() => undefined);
-      });
+      const due = Buffer.allocUnsafe(8);
+      due.writeDoubleBE(now + (stored.length >= 4 ? stored.readUInt32BE(0) : 0) * 1000, 0);
+      taken.set(`${dead}\u0000${clientId}`, Buffer.concat([due, stored]));
     }
+    // held in Redis under this node until sent: should it die meanwhile, its own reaper sends them
+    if (taken.size > 0) await commands.hset(keys.heldWills(node.id), ...[...taken].flat());
+    let scheduled = 0;
+    for (const [field, held] of taken) if (this.holdWill(field, held)) scheduled++;
     // persistent sessions kept in Redis live on here until their clients come back
     const adopted = await node.adoptSessions(dead, sessions);
     for (const clientId of sessions) if (wills[clientId] === undefined && !(own && node.broker.sessions.has(clientId))) await commands.eval(RELEASE_CLIENT, 1, keys.clients, clientId, dead);
@@ -135,7 +176,7 @@ export class Liveness {
       node.logger.log('notice', `Cluster: node ${node.id} found its previous run not cleaned up after; it adopted ${adopted} of its persistent sessions and handles the wills of its clients (${scheduled}).`);
       return;
     }
-    await commands.del(keys.routes(dead), keys.wills(dead), keys.sessions(dead));
+    await commands.del(keys.routes(dead), keys.wills(dead), keys.sessions(dead), keys.heldWills(dead));
     await commands.hdel(keys.nodes, dead);
     await commands.publish(keys.routeChanges, JSON.stringify({ node: dead, gone: true }));
     node.table.removeNode(dead);

@@ -74,7 +74,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
   private readonly retained: RetainedShare;
   private readonly clients: ClientRegistry;
   private readonly dynsec: DynsecShare;
-  private readonly liveness: Liveness;
+  readonly liveness: Liveness;
   private readonly dataChannel: string;
   private ownSeq = 0;
   /** Per other node, the route sequence its status showed at the previous heartbeat (checkRoutes). */
@@ -444,6 +444,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
     await commands.publish(keys.routeChanges, JSON.stringify({ node: this.id, seq, added: entries, reset: true }));
     await this.liveness.beat();
     await this.clients.rewrite([...this.broker.sessions.keys()]);
+    await this.liveness.rewriteHeldWills();
 
     // nodes missing from the status hash are not dropped here: after Redis came back empty the others
     // may not have written theirs yet; the heartbeat drops a node missing at two in a row (liveness.ts)
