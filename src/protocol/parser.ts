@@ -26,6 +26,8 @@ import { MAX_PACKET_SIZE } from './wire.js';
 export interface ParserOptions {
   /** Largest packet accepted, fixed header included; default 268435460 (the protocol's limit). */
   maxPacketSize?: number;
+  /** Largest PUBLISH accepted, fixed header included (see publishSizeBound); default: maxPacketSize alone. */
+  maxPublishSize?: number;
   /** Version before a CONNECT says otherwise; default 4. */
   protocolVersion?: ProtocolVersion;
   /**
@@ -37,6 +39,19 @@ export interface ParserOptions {
 }
 
 const T = PacketTypeNumber;
+
+/**
+ * What a PUBLISH carrying at most `payloadLimit` payload bytes can measure on the wire: the fixed
+ * header (5), the longest topic (2 + 65,535), a packet id (2) and, for MQTT 5, a properties length (4)
+ * with up to 64 KiB of properties. A Remaining Length beyond this is refused from the fixed header,
+ * before its body is buffered; a PUBLISH within it whose payload is still too large is read and
+ * then dropped (broker/handlers/publish.ts), as Mosquitto's message_size_limit does.
+ * 0 = no payload limit.
+ */
+export function publishSizeBound(payloadLimit: number): number {
+  if (payloadLimit <= 0) return MAX_PACKET_SIZE;
+  return Math.min(MAX_PACKET_SIZE, payloadLimit + 5 + 2 + 65_535 + 2 + 4 + 64 * 1024);
+}
 
 /** Packet type number → name; index 0 is reserved (forbidden) in every version. */
 const TYPE_NAMES: ReadonlyArray<PacketType | undefined> = (() => {
@@ -106,6 +121,8 @@ export class PacketParser implements DecodeContext {
   protocolVersion: ProtocolVersion;
   /** Largest packet accepted, fixed header included; checked before the body is buffered. */
   maxPacketSize: number;
+  /** Largest PUBLISH accepted (message_size_limit plus what its headers can take); checked like maxPacketSize. */
+  readonly maxPublishSize: number;
   readonly side: ParserSide;
 
   private failure: ProtocolError | undefined = undefined;
@@ -125,6 +142,7 @@ export class PacketParser implements DecodeContext {
   constructor(options: ParserOptions = {}) {
     this.protocolVersion = options.protocolVersion ?? 4;
     this.maxPacketSize = options.maxPacketSize ?? MAX_PACKET_SIZE;
+    this.maxPublishSize = options.maxPublishSize ?? MAX_PACKET_SIZE;
     this.side = options.side ?? 'server';
   }
 
@@ -242,6 +260,11 @@ export class PacketParser implements DecodeContext {
               ReasonCode.PacketTooLarge,
               `packet of ${this.packetLength} bytes exceeds the maximum packet size of ${this.maxPacketSize}`,
             ),
+          );
+        }
+        if (this.packetLength > this.maxPublishSize && byte0 >> 4 === T.publish) {
+          return this.setFailure(
+            packetError('publish', ReasonCode.PacketTooLarge, `PUBLISH of ${this.packetLength} bytes cannot fit message_size_limit (at most ${this.maxPublishSize} bytes with its headers)`),
           );
         }
         return COMPLETE;

@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { Broker } from '../broker/broker.js';
 import type { Channel } from '../broker/channel.js';
 import type { ClientLink } from '../broker/link.js';
-import { PacketParser } from '../protocol/parser.js';
+import { PacketParser, publishSizeBound } from '../protocol/parser.js';
 import type { Packet, ProtocolVersion } from '../protocol/packets.js';
 import { encodePacket, type EncodedPublish } from '../protocol/writer.js';
 import { Outbox, type ByteSink } from './outbox.js';
@@ -57,7 +57,7 @@ export class SocketConnection implements ClientLink, ByteSink, ReadThrottled {
     this.remoteAddress = address.includes(':') ? `[${address}]:${peer.remotePort}` : `${address}:${peer.remotePort}`;
     this.localPort = peer.localPort ?? 0;
     this.certificateIdentity = options.certificateIdentity;
-    this.parser = new PacketParser({ maxPacketSize: broker.options.maxPacketSize });
+    this.parser = new PacketParser({ maxPacketSize: broker.options.maxPacketSize, maxPublishSize: publishSizeBound(broker.options.messageSizeLimit) });
     this.channel = broker.accept(this);
     broker.options.logger.log('notice', `New connection from ${this.remoteAddress} on port ${this.localPort}.`);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
