@@ -164,7 +164,8 @@ export async function main(argv: string[]): Promise<number> {
   try {
     running = await assemble(config, { verbose: args.verbose, ports: args.ports, host: args.host, logger, cluster: args.cluster, nodeId: args.nodeId, heartbeatMs: args.heartbeatMs, retainedSweepMs: args.retainedSweepMs, persistenceLocation: args.persistenceLocation });
   } catch (error) {
-    logger.log('error', `Error: ${error instanceof Error ? error.message : String(error)}`);
+    const message = error instanceof Error ? error.message : String(error);
+    logger.log('error', message.startsWith('Error: ') ? message : `Error: ${message}`); // some messages carry Mosquitto's prefix already
     return 1;
   }
   logger.log('notice', `culex version ${version()} running`);

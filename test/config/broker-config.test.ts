@@ -110,6 +110,14 @@ test('culex broker -c with a bad value exits 3 before opening any listener', asy
   assert.match(result.stderr, new RegExp(`Error found at ${file}:1\\.\\n$`));
 });
 
+test('culex broker -c with a password_file it cannot open logs Mosquitto\'s one error line and exits 1', async () => {
+  const file = confFile(`listener ${await findFreePort()} 127.0.0.1\npassword_file ${join(tmpdir(), 'culex-no-such-passwd')}\nlog_dest stderr\n`);
+  const result = await runCulexBroker(['-c', file]);
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /: Error: Unable to open pwfile ".*culex-no-such-passwd": No such file or directory\.\n/);
+  assert.doesNotMatch(result.stderr, /Error: Error:/);
+});
+
 test('culex broker -c runs the configured listener and stops on SIGTERM', async () => {
   const port = await findFreePort();
   const broker = startCulexBroker(['-c', confFile(`listener ${port} 127.0.0.1\nallow_anonymous true\nlog_dest stdout\n`)]);
