@@ -97,6 +97,46 @@ describe('culex passwd', () => {
     assert.equal(empty.stderr, 'Error: Empty password.\n');
   });
 
+  test('from a terminal the password is read without echo: the typed password never appears on the terminal', async (t) => {
+    if (!needTools(t, ['python3'], 'python3')) return;
+    const path = fresh();
+    // Python's pty module gives `culex passwd` a real terminal; each answer is typed only once its prompt
+    // is on the screen, so a terminal left in echo mode would print it back.
+    const driver = `
+import os, pty, select, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+seen = b''
+def until(text, limit=20.0):
+    global seen
+    end = time.time() + limit
+    while text not in seen and time.time() < end:
+        ready, _, _ = select.select([fd], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(fd, 1024)
+            except OSError:
+                return
+            if not chunk:
+                return
+            seen += chunk
+until(b'Password: ')
+os.write(fd, b'typed-secret\\n')
+until(b'Reenter password: ')
+os.write(fd, b'typed-secret\\n')
+until(b'never', 2.0)
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(repr(seen) + '\\n')
+sys.exit(os.waitstatus_to_exitcode(status))
+`;
+    const result = await new RunningProcess('python3', ['-c', driver, process.execPath, '--import', 'tsx', 'src/cli/culex.ts', 'passwd', '-c', path, 'alice'], { timeoutMs: 60_000 }).result();
+    assert.equal(result.code, 0, result.stderr + result.stdout);
+    assert.match(result.stdout, /Password: .*Reenter password: /);
+    assert.doesNotMatch(result.stdout, /typed-secret/, 'the password was echoed');
+    assert.equal(await accepts(path, 'alice', 'typed-secret'), true);
+  });
+
   test('Debian mosquitto_passwd updates and verifies alongside a file culex passwd wrote', async (t) => {
     if (!needTools(t, ['mosquitto_passwd'])) return;
     const path = fresh();
