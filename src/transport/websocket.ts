@@ -2,7 +2,7 @@
 // message carries MQTT bytes; the WebSocket is wrapped as a stream and handed to the same
 // SocketConnection as TCP, so parsing, batching and backpressure are shared.
 // Like Mosquitto, any URL path is accepted (MQTT.js uses /mqtt); the subprotocol must be `mqtt`
-// or `mqttv3.1` when the client offers one.
+// or `mqttv3.1` when the client offers one. A text frame closes the connection [MQTT-6.0.0-1].
 
 import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -37,6 +37,13 @@ export async function listenWebSocket(broker: Broker, options: WebSocketListener
     const raw = request.socket;
     raw.setNoDelay(true);
     const stream = createWebSocketStream(socket);
+    // [MQTT-6.0.0-1] MQTT travels in binary frames only: a text frame closes the connection before
+    // the stream's own listener (registered above, run after this one) can hand its bytes on.
+    socket.prependListener('message', (_data: unknown, isBinary: boolean) => {
+      if (isBinary) return;
+      stream.destroy();
+      socket.close(1003, 'MQTT needs binary frames');
+    });
     const identity = settings === undefined ? undefined : certificateIdentity(raw as TLSSocket, settings);
     new SocketConnection(stream, broker, name, {
       peer: { remoteAddress: raw.remoteAddress, remotePort: raw.remotePort, localPort: raw.localPort },

@@ -165,3 +165,17 @@ test('[MQTT-4.12.1-2] a failed re-authentication gets DISCONNECT 0x87 and a clos
   assert.equal(disconnect.reasonCode, 0x87);
   await client.closedByBroker();
 });
+
+test('[MQTT-3.1.2-30] a PUBLISH sent during the AUTH exchange, before CONNACK, closes the connection without a CONNACK and is not routed', async () => {
+  const watcher = await RawClient.connected(broker.port, { protocolVersion: 5 });
+  watcher.send({ type: 'subscribe', packetId: 1, subscriptions: [{ filter: 'early', qos: 0, noLocal: false, retainAsPublished: false, retainHandling: 0 }] });
+  await watcher.expect('suback');
+  const client = await RawClient.open(broker.port, 5);
+  const scram = new ScramClient('alice', 'wonderland');
+  connect(client, { properties: { authenticationMethod: METHOD, authenticationData: scram.first() } });
+  assert.equal((await client.expect('auth')).reasonCode, 0x18);
+  client.send({ type: 'publish', topic: 'early', payload: Buffer.from('x'), qos: 0, retain: false, dup: false });
+  assert.deepEqual(await client.closedByBroker(), []);
+  assert.ok(await watcher.nothingWithin(150), 'the early PUBLISH was routed');
+  watcher.destroy();
+});
