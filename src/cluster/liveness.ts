@@ -160,8 +160,10 @@ export class Liveness {
     const now = Date.now();
     const taken = new Map<string, Buffer>(Object.entries(inherited));
     for (const [clientId, stored] of Object.entries(wills)) {
+      const will = decodeWill(stored);
+      if (will === undefined) continue; // damaged: not passed on
       const due = Buffer.allocUnsafe(8);
-      due.writeDoubleBE(now + (stored.length >= 4 ? stored.readUInt32BE(0) : 0) * 1000, 0);
+      due.writeDoubleBE(now + will.delay * 1000, 0);
       taken.set(`${dead}\u0000${clientId}`, Buffer.concat([due, stored]));
     }
     // held in Redis under this node until sent: should it die meanwhile, its own reaper sends them
