@@ -84,10 +84,11 @@ function checkPassword(password: string): void {
 
 /** Reads one line from stdin: without echo from a terminal, plainly from a pipe. */
 async function readSecret(prompt: string, lines: AsyncIterator<string>): Promise<string> {
-  process.stdout.write(prompt);
   const stdin = process.stdin;
   if (stdin.isTTY) {
+    // echo off before the prompt shows: a password typed as soon as it appears is never echoed
     stdin.setRawMode(true);
+    process.stdout.write(prompt);
     try {
       return await new Promise<string>((resolve, reject) => {
         let typed = '';
@@ -111,6 +112,7 @@ async function readSecret(prompt: string, lines: AsyncIterator<string>): Promise
       stdin.setRawMode(false);
     }
   }
+  process.stdout.write(prompt);
   const next = await lines.next();
   return next.done ? '' : next.value;
 }
