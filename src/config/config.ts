@@ -79,6 +79,10 @@ export interface ConfiguredLimits {
   messageSizeLimit?: number;
   maxQos?: 0 | 1 | 2;
   maxTopicAlias?: number;
+  /** Culex-only topic_alias_out. */
+  topicAliasOut?: boolean;
+  /** Culex-only receive_maximum. */
+  receiveMaximum?: number;
   /** Culex-only max_topic_levels. */
   maxTopicLevels?: number;
   /** Culex-only max_subscriptions_per_client. */

@@ -12,6 +12,7 @@ import { mosquittoOnlyOptions } from './unsupported-options.js';
 import { BridgeOptionsReader, bridgeOptionNames } from '../bridge/bridge-options.js';
 import { parseClusterUrl } from '../cluster/cluster-url.js';
 import { ConfigError, includeOrder, Line, Refusal } from './config-line.js';
+import { applyLimitOption } from './limit-options.js';
 
 export { ConfigError, includeOrder } from './config-line.js';
 
@@ -27,9 +28,6 @@ const logTypeNames: Readonly<Record<string, readonly LogType[]>> = {
   all: ['error', 'warning', 'notice', 'information', 'debug', 'subscribe', 'unsubscribe'],
   none: [],
 };
-
-/** Seconds per unit of persistent_client_expiration. */
-const expiryUnits: Readonly<Record<string, number>> = { h: 3600, d: 86_400, w: 604_800, m: 2_592_000, y: 31_536_000 };
 
 type MutableListener = ListenerConfig;
 
@@ -232,53 +230,6 @@ class Reader {
         this.perListenerSettings = value;
         return;
       }
-      case 'max_inflight_messages':
-        this.limits.maxInflightMessages = line.int(0, 65535);
-        return;
-      case 'max_queued_messages':
-        this.limits.maxQueuedMessages = line.int(0, 2 ** 31 - 1);
-        return;
-      case 'max_queued_bytes':
-        this.limits.maxQueuedBytes = line.int(0, Number.MAX_SAFE_INTEGER);
-        return;
-      case 'max_keepalive':
-        this.limits.maxKeepalive = line.int(0, 65535);
-        return;
-      case 'max_packet_size': {
-        const value = line.int(0, 268_435_460);
-        if (value > 0 && value < 20) line.fail(`Invalid max_packet_size value (${value}); it must be at least 20.`);
-        if (value > 0) this.limits.maxPacketSize = value;
-        return;
-      }
-      case 'message_size_limit':
-        this.limits.messageSizeLimit = line.int(0, 268_435_455);
-        return;
-      case 'max_qos':
-        this.limits.maxQos = line.int(0, 2) as 0 | 1 | 2;
-        return;
-      case 'max_topic_alias':
-        this.limits.maxTopicAlias = line.int(0, 65535);
-        return;
-      case 'max_topic_levels':
-        // Culex-only: topic levels accepted in a topic or filter (0 = unlimited)
-        this.limits.maxTopicLevels = line.int(0, 65535);
-        return;
-      case 'max_subscriptions_per_client':
-        // Culex-only: subscriptions one client may hold (0 = unlimited)
-        this.limits.maxSubscriptionsPerClient = line.int(0, 2 ** 31 - 1);
-        return;
-      case 'retain_available':
-        this.limits.retainAvailable = line.bool();
-        return;
-      case 'allow_zero_length_clientid':
-        this.limits.allowZeroLengthClientId = line.bool();
-        return;
-      case 'auto_id_prefix':
-        this.limits.autoIdPrefix = this.once(line);
-        return;
-      case 'persistent_client_expiration':
-        this.limits.persistentClientExpiration = this.expiration(line);
-        return;
       case 'log_dest':
         this.logDest(line);
         return;
@@ -351,6 +302,7 @@ class Reader {
         this.notices.push(`Culex does not drop privileges itself (user ${this.user} ignored); start it as the user it should run as.`);
         return;
     }
+    if (applyLimitOption(line, this.limits, (limitLine) => this.once(limitLine))) return;
     if (bridgeOptionNames.has(option)) {
       this.bridges.apply(line);
       return;
@@ -359,15 +311,6 @@ class Reader {
       line.fail(`The option "${option}" is not supported by Culex.`);
     }
     line.fail(`Unknown configuration variable "${option}".`);
-  }
-
-  private expiration(line: Line): number {
-    const token = line.requiredToken();
-    const match = /^(\d+)([hdwmy]?)$/.exec(token);
-    if (match === null) return line.fail(`Invalid persistent_client_expiration value (${token}).`);
-    const seconds = Number(match[1]) * (match[2] === '' ? 1 : expiryUnits[match[2]!]!);
-    if (!Number.isSafeInteger(seconds) || seconds <= 0) return line.fail(`Invalid persistent_client_expiration value (${token}).`);
-    return seconds;
   }
 
   private logDest(line: Line): void {

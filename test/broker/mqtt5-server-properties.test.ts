@@ -62,7 +62,7 @@ test('[MQTT-3.2.2-9] CONNACK carries Maximum QoS, Retain Available, Maximum Pack
   client.destroy();
 });
 
-test('a broker with the defaults leaves out every CONNACK property whose default the spec already gives (MQTT 5.0 §3.2.2.3)', async () => {
+test('a broker with the defaults leaves out every CONNACK property whose default the spec already gives (MQTT 5.0 §3.2.2.3), and advertises Receive Maximum 1024', async () => {
   const plain = await broker();
   const client = await RawClient.open(plain.port, 5);
   client.send(connectPacket({}));
@@ -70,7 +70,7 @@ test('a broker with the defaults leaves out every CONNACK property whose default
   assert.equal(connack.properties?.maximumQoS, undefined, 'QoS 2 is supported');
   assert.equal(connack.properties?.retainAvailable, undefined, 'retain is available');
   assert.equal(connack.properties?.maximumPacketSize, undefined, 'no limit below the protocol maximum');
-  assert.equal(connack.properties?.receiveMaximum, undefined, '65,535');
+  assert.equal(connack.properties?.receiveMaximum, 1024, 'advertised so that clients honouring it stop before 0x93');
   client.destroy();
 });
 

@@ -1,6 +1,6 @@
 // Limits set in the configuration file reach the running broker: max_connections per listener,
 // message_size_limit, max_inflight_messages, max_queued_messages / max_queued_bytes, and Culex's own
-// max_topic_levels and max_subscriptions_per_client.
+// max_topic_levels, max_subscriptions_per_client, receive_maximum and topic_alias_out.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -218,6 +218,47 @@ test('max_queued_messages and max_queued_bytes bound what a persistent session k
   }
 });
 
+test('[MQTT-3.3.4-7] receive_maximum is the Receive Maximum in CONNACK, and one QoS 2 flow more than it is DISCONNECT 0x93', async () => {
+  const { running, port } = await run(() => 'receive_maximum 3\n');
+  try {
+    const client = await RawClient.open(port, 5);
+    client.send({ type: 'connect', protocolName: 'MQTT', protocolVersion: 5, bridge: false, clean: true, keepalive: 0, clientId: 'flow' });
+    assert.equal((await client.expect('connack')).properties?.receiveMaximum, 3);
+    for (let id = 1; id <= 4; id++) client.send({ type: 'publish', topic: 'flow', payload: Buffer.from('x'), qos: 2, retain: false, dup: false, packetId: id });
+    const packets = await client.closedByBroker();
+    assert.deepEqual(packets.filter((p) => p.type === 'pubrec').map((p) => (p.type === 'pubrec' ? p.packetId : 0)), [1, 2, 3]);
+    const disconnect = packets.find((p) => p.type === 'disconnect');
+    assert.equal(disconnect?.type === 'disconnect' ? disconnect.reasonCode : undefined, ReasonCode.ReceiveMaximumExceeded);
+  } finally {
+    await running.close();
+  }
+});
+
+test('topic_alias_out true: a v5 client that accepts aliases gets a topic once, then the alias alone; off by default', async () => {
+  for (const [line, aliased] of [['topic_alias_out true\n', true], ['', false]] as const) {
+    const { running, port } = await run(() => line);
+    try {
+      const reader = await RawClient.connected(port, { protocolVersion: 5, properties: { topicAliasMaximum: 4 } });
+      subscribe(reader, 1, 'alias/#');
+      await reader.expect('suback');
+      const writer = await RawClient.connected(port, { protocolVersion: 5 });
+      for (let i = 0; i < 2; i++) writer.send({ type: 'publish', topic: 'alias/long/topic', payload: Buffer.from(`m${i}`), qos: 0, retain: false, dup: false });
+      const first = await reader.expect('publish');
+      const second = await reader.expect('publish');
+      if (aliased) {
+        assert.deepEqual([first.topic, first.properties?.topicAlias], ['alias/long/topic', 1]);
+        assert.deepEqual([second.topic, second.properties?.topicAlias], ['', 1]);
+      } else {
+        assert.deepEqual([first.topic, second.topic, first.properties?.topicAlias, second.properties?.topicAlias], ['alias/long/topic', 'alias/long/topic', undefined, undefined]);
+      }
+      reader.destroy();
+      writer.destroy();
+    } finally {
+      await running.close();
+    }
+  }
+});
+
 test('the limit options are integers; a bad value names the option, file and line', () => {
   const file = join(mkdtempSync(join(tmpdir(), 'culex-limits-')), 'mosquitto.conf');
   writeFileSync(file, 'max_topic_levels 4\nmax_subscriptions_per_client -1\n');
@@ -225,4 +266,9 @@ test('the limit options are integers; a bad value names the option, file and lin
   assert.ok(result instanceof ConfigError);
   assert.match(result.lines()[0]!, /^Error: Invalid max_subscriptions_per_client value \(-1\)/);
   assert.equal(result.lines()[1], `Error found at ${file}:2.`);
+  writeFileSync(file, 'receive_maximum 10\nreceive_maximum 0\n');
+  const zero = readMosquittoConf(file);
+  assert.ok(zero instanceof ConfigError, 'a Receive Maximum of 0 is a Protocol Error (MQTT 5.0 §3.2.2.3.3): refused at start-up');
+  assert.match(zero.lines()[0]!, /receive_maximum/);
+  assert.equal(zero.lines()[1], `Error found at ${file}:2.`);
 });
