@@ -59,7 +59,7 @@ export function parseAclFile(text: string, path: string, logger?: Logger): AclLi
     // Only a '#' in the first column is a comment; an indented one falls through to "Invalid line".
     if (line.length === 0 || line.startsWith('#')) continue;
     const fail = (reason: string): never => {
-      throw new Error(`Error: Invalid line in acl_file "${path}" line ${i + 1}: ${line}. (${reason})`);
+      throw new Error(`Invalid line in acl_file "${path}" line ${i + 1}: ${line}. (${reason})`);
     };
     // strtok(" ") semantics: leading spaces are skipped, only spaces separate tokens.
     const body = line.replace(/^ +/, '');
@@ -222,6 +222,6 @@ async function readAclText(path: string): Promise<string> {
     return await readFile(path, 'utf8');
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (error as Error).message;
-    throw new Error(`Error: Unable to open acl_file "${path}": ${reason}.`);
+    throw new Error(`Unable to open acl_file "${path}": ${reason}.`);
   }
 }

@@ -171,7 +171,7 @@ async function readPasswordText(path: string): Promise<string> {
     return await readFile(path, 'utf8');
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : String((error as Error).message);
-    throw new Error(`Error: Unable to open pwfile "${path}": ${reason}.`);
+    throw new Error(`Unable to open pwfile "${path}": ${reason}.`);
   }
 }
 

@@ -160,23 +160,32 @@ export async function main(argv: string[]): Promise<number> {
   }
   logger.log('notice', `culex version ${version()} starting`);
   if (args.configFile !== undefined) logger.log('notice', `Config loaded from ${args.configFile}.`);
+  // Listeners open during assemble(): a SIGHUP arriving before waitForSignal (logrotate, a service
+  // manager) must not kill the broker with the default action. It is kept and served once running.
+  let hupDuringStart = false;
+  const onEarlyHup = (): void => {
+    hupDuringStart = true;
+  };
+  process.on('SIGHUP', onEarlyHup);
   let running: AssembledBroker;
   try {
     running = await assemble(config, { verbose: args.verbose, ports: args.ports, host: args.host, logger, cluster: args.cluster, nodeId: args.nodeId, heartbeatMs: args.heartbeatMs, retainedSweepMs: args.retainedSweepMs, persistenceLocation: args.persistenceLocation });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    logger.log('error', message.startsWith('Error: ') ? message : `Error: ${message}`); // some messages carry Mosquitto's prefix already
+    logger.log('error', `Error: ${message}`);
     return 1;
+  } finally {
+    process.off('SIGHUP', onEarlyHup);
   }
   logger.log('notice', `culex version ${version()} running`);
-  return waitForSignal(running, logger);
+  return waitForSignal(running, logger, hupDuringStart);
 }
 
 /**
  * Runs until SIGINT or SIGTERM, then stops gracefully (v5 clients get DISCONNECT 0x8B). SIGHUP
  * re-reads certificates, password and ACL files without dropping connections.
  */
-function waitForSignal(running: AssembledBroker, logger: Logger): Promise<number> {
+function waitForSignal(running: AssembledBroker, logger: Logger, reloadNow: boolean): Promise<number> {
   return new Promise((resolve) => {
     const onHup = (): void => {
       logger.log('notice', 'Reloading config (SIGHUP).');
@@ -197,5 +206,6 @@ function waitForSignal(running: AssembledBroker, logger: Logger): Promise<number
     process.on('SIGINT', onInt);
     process.on('SIGTERM', onTerm);
     process.on('SIGHUP', onHup);
+    if (reloadNow) onHup();
   });
 }

@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assemble } from '../../src/config/assemble.js';
@@ -116,6 +116,25 @@ test('culex broker -c with a password_file it cannot open logs Mosquitto\'s one 
   assert.equal(result.code, 1);
   assert.match(result.stderr, /: Error: Unable to open pwfile ".*culex-no-such-passwd": No such file or directory\.\n/);
   assert.doesNotMatch(result.stderr, /Error: Error:/);
+});
+
+test('a SIGHUP whose password_file has gone keeps the broker running and logs one "Error: reload failed: Unable to open pwfile" line', async () => {
+  const port = await findFreePort();
+  const passwords = join(mkdtempSync(join(tmpdir(), 'culex-reload-')), 'passwd');
+  writeFileSync(passwords, '');
+  const broker = startCulexBroker(['-c', confFile(`listener ${port} 127.0.0.1\nallow_anonymous true\npassword_file ${passwords}\nlog_dest stdout\n`)]);
+  try {
+    await waitForPort(port, broker);
+    rmSync(passwords);
+    broker.kill('SIGHUP');
+    await broker.waitForStdout(/reload failed/);
+    assert.equal(await connackCode(port), 0, 'the broker still serves with the files it had');
+  } finally {
+    broker.kill('SIGTERM');
+  }
+  const result = await broker.result();
+  assert.match(result.stdout, /: Error: reload failed: Unable to open pwfile ".*passwd": No such file or directory\.\n/);
+  assert.doesNotMatch(result.stdout, /Error: Error:|failed: Error:/);
 });
 
 test('culex broker -c runs the configured listener and stops on SIGTERM', async () => {
