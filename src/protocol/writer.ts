@@ -106,6 +106,34 @@ const ACK_FIRST_BYTE = {
   pubcomp: T.pubcomp << 4,
 } as const;
 
+/** The short form of each acknowledgement (packet id only; 0 where the id goes), shared, never written to. */
+const SHORT_ACKS = {
+  puback: Buffer.from([ACK_FIRST_BYTE.puback, 2, 0, 0]),
+  pubrec: Buffer.from([ACK_FIRST_BYTE.pubrec, 2, 0, 0]),
+  pubrel: Buffer.from([ACK_FIRST_BYTE.pubrel, 2, 0, 0]),
+  pubcomp: Buffer.from([ACK_FIRST_BYTE.pubcomp, 2, 0, 0]),
+} as const;
+
+/** Where the Packet Identifier sits in a SHORT_ACKS template. */
+export const SHORT_ACK_PACKET_ID_OFFSET = 2;
+
+/**
+ * The shared template of `packet` when it encodes to the short form, the same bytes encodeAck
+ * gives (3.1.1; 5.0 with 0x00 and no properties), so that a writer only patches the packet id in;
+ * undefined for any other packet.
+ */
+export function shortAckTemplate(packet: Packet): Buffer | undefined {
+  switch (packet.type) {
+    case 'puback':
+    case 'pubrec':
+    case 'pubrel':
+    case 'pubcomp':
+      return (packet.reasonCode ?? 0) === 0 && packet.properties === undefined ? SHORT_ACKS[packet.type] : undefined;
+    default:
+      return undefined;
+  }
+}
+
 function encodeAck(packet: AckPacket<'puback' | 'pubrec' | 'pubrel' | 'pubcomp'>, version: ProtocolVersion): Buffer {
   const byte0 = ACK_FIRST_BYTE[packet.type];
   const reasonCode = packet.reasonCode ?? 0;

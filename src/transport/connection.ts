@@ -8,7 +8,7 @@ import type { Channel } from '../broker/channel.js';
 import type { ClientLink } from '../broker/link.js';
 import { PacketParser, publishSizeBound } from '../protocol/parser.js';
 import type { Packet, ProtocolVersion } from '../protocol/packets.js';
-import { encodePacket, type EncodedPublish } from '../protocol/writer.js';
+import { encodePacket, SHORT_ACK_PACKET_ID_OFFSET, shortAckTemplate, type EncodedPublish } from '../protocol/writer.js';
 import { Outbox, type ByteSink } from './outbox.js';
 import { readTurns, type ReadThrottled } from './read-turns.js';
 
@@ -83,21 +83,17 @@ export class SocketConnection implements ClientLink, ByteSink, ReadThrottled {
   writePacket(packet: Packet, version: ProtocolVersion): void {
     if (this.closed) return;
     this.broker.stats.messagesSent++;
-    this.outbox.push(encodePacket(packet, version));
+    const shortAck = shortAckTemplate(packet);
+    if (shortAck !== undefined) this.outbox.pushPatched(shortAck, SHORT_ACK_PACKET_ID_OFFSET, (packet as { packetId: number }).packetId, false);
+    else this.outbox.push(encodePacket(packet, version));
   }
 
   writePublish(encoded: EncodedPublish, packetId: number, dup: boolean): void {
     if (this.closed) return;
     this.broker.stats.messagesSent++;
-    if (encoded.packetIdOffset < 0) {
-      this.outbox.push(encoded.bytes); // QoS 0: every subscriber shares the same bytes
-      return;
-    }
-    const bytes = Buffer.allocUnsafe(encoded.bytes.length);
-    encoded.bytes.copy(bytes);
-    bytes.writeUInt16BE(packetId, encoded.packetIdOffset);
-    if (dup) bytes[0]! |= 0x08;
-    this.outbox.push(bytes);
+    // QoS 0: every subscriber shares the same bytes; QoS 1/2: its packet id is patched into the copy the flush makes
+    if (encoded.packetIdOffset < 0) this.outbox.push(encoded.bytes);
+    else this.outbox.pushPatched(encoded.bytes, encoded.packetIdOffset, packetId, dup);
   }
 
   writeBatch(chunks: Buffer[], totalBytes: number): void {
