@@ -8,6 +8,7 @@ import type { QoS } from '../protocol/packets.js';
 import type { Message } from './message.js';
 import type { Session, Subscription } from './session.js';
 import { TopicIndex } from './topic-index.js';
+import { ScratchList } from './scratch-list.js';
 
 /** The members of one "$share/{group}/{filter}" subscription group. */
 export class SharedGroup {
@@ -61,7 +62,7 @@ const sharedKey = (group: string): string => `\u0000${group}`;
 export class Router {
   private readonly index: TopicIndex<Route>;
   private routeSeq = 0;
-  private readonly targets: Session[] = [];
+  private readonly targets = new ScratchList<Session>();
   private sharedCount = 0;
   private plainCount = 0;
   /** Set by a cluster backplane; undefined on a single node. */
@@ -168,13 +169,13 @@ export class Router {
       }
     }
     let delivered = 0;
-    for (let i = 0; i < targets.length; i++) {
-      const session = targets[i]!;
+    for (let i = 0; i < targets.count; i++) {
+      const session = targets.get(i);
       if (!this.canReceive(session, message)) continue;
       session.deliver(message, session.routeQos, session.routeRetain, session.routeSubscriptionIds, now);
       delivered++;
     }
-    targets.length = 0;
+    targets.clear();
     if (shared !== undefined) {
       for (const group of shared) {
         const member = group.pick();

@@ -12,6 +12,7 @@ import type { ClusterStats } from './node.js';
 import type { RedisLink } from './redis-link.js';
 import type { RouteTable } from './route-table.js';
 import { deferred, type Deferred } from '../store/deferred.js';
+import { ScratchList } from '../broker/scratch-list.js';
 
 /** A destination node, with scratch fields valid inside one route() call (as the router's sessions). */
 class Peer {
@@ -34,7 +35,7 @@ const sharedKey = (group: string, topicFilter: string): string => `${group}\u000
 
 export class Forwarder {
   private readonly peers = new Map<string, Peer>();
-  private readonly targets: Peer[] = [];
+  private readonly targets = new ScratchList<Peer>();
   private readonly flushing = new Set<Peer>();
   private seq = 0;
   private flushScheduled = false;
@@ -92,7 +93,7 @@ export class Forwarder {
     }
     const scope: RouteScope | undefined = skipped === undefined ? undefined : { plain: true, sharedAllowed: (g: SharedGroup) => !skipped.has(sharedKey(g.group, g.topicFilter)) };
     const delivered = this.router.publish(message, now, scope);
-    const remote = targets.length;
+    const remote = targets.count;
     if (remote === 0) {
       this.reforward(message, id, seq, skipped);
       return delivered;
@@ -102,19 +103,19 @@ export class Forwarder {
     } else {
       let plainFrame: Buffer | undefined;
       for (let i = 0; i < remote; i++) {
-        const peer = targets[i]!;
+        const peer = targets.get(i);
         const frame = peer.groups === undefined ? (plainFrame ??= encodeMessageFrame(message, true, undefined, id)) : encodeMessageFrame(message, peer.plain, peer.groups, id);
         peer.frames.push(frame);
         this.flushing.add(peer);
       }
       if (this.inbox && message.qos > 0) {
-        for (let i = 0; i < remote; i++) targets[i]!.durable = true;
+        for (let i = 0; i < remote; i++) targets.get(i).durable = true;
         this.turn ??= deferred();
       }
       this.stats.forwardedMessages += remote;
       this.scheduleFlush();
     }
-    targets.length = 0;
+    targets.clear();
     // after the direct frames: a node getting both sees the direct one first
     this.reforward(message, id, seq, skipped);
     return delivered + remote;
