@@ -2,8 +2,8 @@
 // It caches its encoded PUBLISH per (protocol family, QoS, retain) shape, so a message going to
 // many subscribers is encoded once; each subscriber only patches its packet id (see ClientLink).
 
-import type { Properties, ProtocolVersion, PublishPacket, QoS } from '../protocol/packets.js';
-import { encodePublish, type EncodedPublish } from '../protocol/writer.js';
+import type { Properties, ProtocolVersion, QoS } from '../protocol/packets.js';
+import { encodePublishFields, type EncodedPublish } from '../protocol/writer.js';
 
 let nextMessageId = 1;
 
@@ -14,8 +14,14 @@ export class Message {
   readonly receivedAt: number;
   /** Persistent sessions holding this message in the durable store (see broker/persistence.ts). */
   storeRefs = 0;
-  /** Encoded PUBLISH per shape: index = family * 6 + qos * 2 + retain (family 0 = v3/v4, 1 = v5). */
-  private readonly encodings: (EncodedPublish | undefined)[] = [];
+  /**
+   * Encoded PUBLISH per shape, shape = family * 6 + qos * 2 + retain (family 0 = v3/v4, 1 = v5): the
+   * first shape asked for in a field of its own (most messages need one), the others in an array
+   * made only when a second shape is asked for.
+   */
+  private firstShape = -1;
+  private firstEncoding: EncodedPublish | undefined;
+  private otherEncodings: (EncodedPublish | undefined)[] | undefined;
   /** v5 encodings with a topic alias (topicAliasOut only), by ((alias * 2 + withTopic) * 3 + qos) * 2 + retain. */
   private aliasedEncodings: Map<number, EncodedPublish> | undefined;
 
@@ -50,13 +56,19 @@ export class Message {
     const v5 = version === 5;
     const expiring = v5 && this.expiresAt !== 0 && now - this.receivedAt >= 1000;
     if ((v5 && subscriptionIds !== undefined) || expiring) {
-      return encodePublish(this.packet(qos, retain, this.propertiesFor(subscriptionIds, now)), version);
+      return encodePublishFields(this.topic, this.payload, qos, retain, false, 0, this.propertiesFor(subscriptionIds, now), version);
     }
-    const index = (v5 ? 6 : 0) + qos * 2 + (retain ? 1 : 0);
-    let encoded = this.encodings[index];
+    const shape = (v5 ? 6 : 0) + qos * 2 + (retain ? 1 : 0);
+    if (shape === this.firstShape) return this.firstEncoding!;
+    let encoded = this.otherEncodings?.[shape];
     if (encoded === undefined) {
-      encoded = encodePublish(this.packet(qos, retain, v5 ? this.properties : undefined), version);
-      this.encodings[index] = encoded;
+      encoded = encodePublishFields(this.topic, this.payload, qos, retain, false, 0, v5 ? this.properties : undefined, version);
+      if (this.firstShape === -1) {
+        this.firstShape = shape;
+        this.firstEncoding = encoded;
+      } else {
+        (this.otherEncodings ??= [])[shape] = encoded;
+      }
     }
     return encoded;
   }
@@ -72,16 +84,9 @@ export class Message {
     let encoded = cacheable ? this.aliasedEncodings?.get(key) : undefined;
     if (encoded !== undefined) return encoded;
     const properties: Properties = { ...(cacheable ? this.properties : this.propertiesFor(subscriptionIds, now)), topicAlias: alias };
-    encoded = encodePublish(this.packet(qos, retain, properties, withTopic ? this.topic : ''), 5);
+    encoded = encodePublishFields(withTopic ? this.topic : '', this.payload, qos, retain, false, 0, properties, 5);
     if (cacheable) (this.aliasedEncodings ??= new Map()).set(key, encoded);
     return encoded;
-  }
-
-  private packet(qos: QoS, retain: boolean, properties: Properties | undefined, topic = this.topic): PublishPacket {
-    const packet: PublishPacket = { type: 'publish', topic, payload: this.payload, qos, retain, dup: false };
-    if (qos > 0) packet.packetId = 0;
-    if (properties !== undefined) packet.properties = properties;
-    return packet;
   }
 
   private propertiesFor(subscriptionIds: readonly number[] | undefined, now: number): Properties | undefined {

@@ -13,7 +13,12 @@ export interface BrokerOptions {
   maxPacketSize: number;
   /** Largest PUBLISH payload accepted; larger ones are acknowledged and dropped, as Mosquitto does. 0 = no limit. */
   messageSizeLimit: number;
-  /** Outgoing QoS 1/2 messages in flight per client (Mosquitto's max_inflight_messages); 0 = 65535. */
+  /**
+   * Outgoing QoS 1/2 messages in flight per client (Mosquitto's max_inflight_messages); 0 = 65535.
+   * 1024 rather than Mosquitto's 20: a window of 20 is 2 ms of messages at 10,000 msg/s, less than a
+   * garbage-collection pause, after which the queue behind it drains one round trip at a time
+   * (fan-in 10 → 1 QoS 1 at 10,000 msg/s on this machine: p99 8.6–47 ms with 20, 3.6–6 ms with 1024).
+   */
   maxInflightMessages: number;
   /** Queued outgoing QoS 1/2 messages per client beyond the in-flight window; 0 = unlimited. */
   maxQueuedMessages: number;
@@ -83,7 +88,7 @@ export const brokerDefaults = {
   connectTimeout: 10,
   maxPacketSize: 268_435_460,
   messageSizeLimit: 0,
-  maxInflightMessages: 20,
+  maxInflightMessages: 1024,
   maxQueuedMessages: 1000,
   maxQueuedBytes: 0,
   maxSocketBacklog: 4 * 1024 * 1024,

@@ -6,8 +6,10 @@
 import type {
   AckPacket,
   Packet,
+  Properties,
   ProtocolVersion,
   PublishPacket,
+  QoS,
   SubackPacket,
   SubscribePacket,
   UnsubackPacket,
@@ -77,23 +79,36 @@ export const PUBLISH_DUP_FLAG = 0x08;
  * A missing packetId is written as 0 for the caller to patch.
  */
 export function encodePublish(packet: PublishPacket, version: ProtocolVersion): EncodedPublish {
-  const { topic, qos, payload } = packet;
+  return encodePublishFields(packet.topic, packet.payload, packet.qos, packet.retain, packet.dup, packet.packetId ?? 0, packet.properties, version);
+}
+
+/** encodePublish from the fields themselves: the broker's messages encode without building a packet object. */
+export function encodePublishFields(
+  topic: string,
+  payload: Buffer,
+  qos: QoS,
+  retain: boolean,
+  dup: boolean,
+  packetId: number,
+  properties: Properties | undefined,
+  version: ProtocolVersion,
+): EncodedPublish {
   const topicBytes = Buffer.byteLength(topic, 'utf8');
   if (topicBytes > MAX_FIELD_LENGTH) throw new RangeError(`Topic Name of ${topicBytes} bytes exceeds 65535`);
-  const propsSize = version === 5 ? propertiesSize(packet.properties, PropertyContext.publish) : 0;
+  const propsSize = version === 5 ? propertiesSize(properties, PropertyContext.publish) : 0;
   let remainingLength = 2 + topicBytes + (qos > 0 ? 2 : 0) + payload.length;
   if (version === 5) remainingLength += varIntSize(propsSize) + propsSize;
 
   // DUP is only meaningful with QoS > 0 and MUST be 0 for QoS 0 [MQTT-3.3.1-2].
-  const dup = packet.dup && qos > 0 ? PUBLISH_DUP_FLAG : 0;
-  const buf = startPacket((T.publish << 4) | dup | (qos << 1) | (packet.retain ? 1 : 0), remainingLength);
+  const dupFlag = dup && qos > 0 ? PUBLISH_DUP_FLAG : 0;
+  const buf = startPacket((T.publish << 4) | dupFlag | (qos << 1) | (retain ? 1 : 0), remainingLength);
   let pos = writeString(buf, buf.length - remainingLength, topic, topicBytes);
   let packetIdOffset = -1;
   if (qos > 0) {
     packetIdOffset = pos;
-    pos = buf.writeUInt16BE(packet.packetId ?? 0, pos);
+    pos = buf.writeUInt16BE(packetId, pos);
   }
-  if (version === 5) pos = writeProperties(buf, pos, packet.properties, PropertyContext.publish, propsSize);
+  if (version === 5) pos = writeProperties(buf, pos, properties, PropertyContext.publish, propsSize);
   pos += payload.copy(buf, pos);
   return { bytes: finishPacket(buf, pos), packetIdOffset };
 }
