@@ -224,6 +224,7 @@ export class Channel {
   setUsername(username: string): void {
     this.username = username;
     this.identityCache = undefined;
+    if (this.will !== undefined) this.broker.cluster?.clientRenamed(this.identity);
   }
 
   /**

@@ -1,6 +1,7 @@
 // What the broker sees of a cluster backplane (src/cluster/ implements it). Without one configured
 // the broker never calls anything here: the single-node hot path stays as it is.
 
+import type { ClientIdentity } from '../auth/port.js';
 import type { Will } from '../protocol/packets.js';
 import type { Message } from './message.js';
 import type { RouteScope } from './router.js';
@@ -16,10 +17,11 @@ export interface ClusterPort {
   /** A retained message was stored or cleared on this node: share it with the cluster. */
   retainedChanged(message: Message): void;
   /**
-   * A client id connected here: the cluster registry moves it (another node's connection is taken
-   * over) and its will is kept in the cluster, for another node to send if this one dies.
+   * A client connected here: the cluster registry moves its id (another node's connection is taken
+   * over) and its will is kept in the cluster with its identity, for another node to check against
+   * the ACL and send if this one dies.
    */
-  clientConnected(clientId: string, clean: boolean, will: Will | undefined, sessionExpiry: number): void;
+  clientConnected(client: ClientIdentity, clean: boolean, will: Will | undefined, sessionExpiry: number): void;
   /**
    * With a shared store, before a CONNECT is answered: the node holding the client id commits its
    * session and lets it go (or it is found dead); resolves then, or after a bounded wait.
@@ -27,6 +29,8 @@ export interface ClusterPort {
   handOver?(clientId: string, clean: boolean): Promise<void>;
   /** After handOver: the session read from the store is in place (undefined for a clean start or none stored). */
   sessionArrived?(clientId: string, session: Session | undefined): void;
+  /** A connected client's identity changed (re-authentication named it anew): its stored will is checked as the new one. */
+  clientRenamed(client: ClientIdentity): void;
   /** The client's will no longer needs a stand-in (sent, cancelled or discarded). */
   willSettled(clientId: string): void;
   /** The session of a client id ended on this node. */

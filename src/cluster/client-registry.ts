@@ -1,15 +1,18 @@
 // This node's part of the cluster's client registry: which client ids it holds (culex:clients, a
 // compare-and-set so another node's connection with the same id is taken over [MQTT-3.1.4-3]), the
-// set of its sessions, and the wills of its connected clients, kept in Redis for the node that
-// cleans up should this one die (liveness.ts).
+// set of its sessions, and the wills of its connected clients with who sent them, kept in Redis for
+// the node that cleans up should this one die (liveness.ts).
 
+import type { ClientIdentity } from '../auth/port.js';
 import { NEVER_EXPIRES } from '../broker/session.js';
 import type { Will } from '../protocol/packets.js';
-import { encodeTakeoverFrame, encodeWill } from './frame.js';
+import { encodeTakeoverFrame, encodeWill, withWillOwner, type WillOwner } from './frame.js';
 import { CLAIM_CLIENT, RELEASE_CLIENT, clusterKeys as keys } from './keys.js';
 import type { RedisLink } from './redis-link.js';
 
 const failed = (): void => undefined;
+
+const ownerOf = (client: ClientIdentity): WillOwner => ({ username: client.username, listener: client.listener, remoteAddress: client.remoteAddress });
 
 export class ClientRegistry {
   /** Each connected client's will as stored (delay + message), to write again after an outage. */
@@ -22,11 +25,12 @@ export class ClientRegistry {
     private readonly send: (channel: string, data: Buffer) => void,
   ) {}
 
-  connected(clientId: string, clean: boolean, will: Will | undefined, sessionExpiry: number): void {
+  connected(client: ClientIdentity, clean: boolean, will: Will | undefined, sessionExpiry: number): void {
+    const clientId = client.clientId;
     if (will !== undefined) {
       const willDelay = will.properties?.willDelayInterval ?? 0;
       const delay = sessionExpiry === NEVER_EXPIRES ? willDelay : Math.min(willDelay, sessionExpiry);
-      this.wills.set(clientId, encodeWill(clientId, will, delay));
+      this.wills.set(clientId, encodeWill(clientId, will, delay, ownerOf(client)));
     } else {
       this.wills.delete(clientId);
     }
@@ -40,6 +44,15 @@ export class ClientRegistry {
     const stored = this.wills.get(clientId);
     if (stored !== undefined) commands.hset(keys.wills(this.id), clientId, stored).catch(failed);
     else commands.hdel(keys.wills(this.id), clientId).catch(failed);
+  }
+
+  /** A client re-authenticated under another username: its will is checked as that user's. */
+  renamed(client: ClientIdentity): void {
+    const stored = this.wills.get(client.clientId);
+    if (stored === undefined) return;
+    const renamed = withWillOwner(stored, ownerOf(client));
+    this.wills.set(client.clientId, renamed);
+    if (this.link.isUp) this.link.commands.hset(keys.wills(this.id), client.clientId, renamed).catch(failed);
   }
 
   willSettled(clientId: string): void {

@@ -11,7 +11,7 @@ import { PropertyContext, propertiesSize, readProperties, writeProperties } from
 import { varIntSize } from '../protocol/wire.js';
 import { Message } from '../broker/message.js';
 
-export const FrameKind = { message: 1, takeover: 2, handOver: 3, handedOver: 4, inbox: 5 } as const;
+export const FrameKind = { message: 1, takeover: 2, handOver: 3, handedOver: 4, inbox: 5, willOwner: 6 } as const;
 
 /** One shared-subscription group a frame is for: the receiving node delivers to one of its members. */
 export interface GroupRef {
@@ -67,7 +67,24 @@ export interface InboxFrame {
   readonly field: string;
 }
 
-export type Frame = MessageFrame | TakeoverFrame | HandOverFrame | HandedOverFrame | InboxFrame;
+/**
+ * Follows the message frame of a will kept in Redis (encodeWill): who the client was, so the node
+ * that sends the will for a dead node checks it against the ACL as the client's own node would.
+ * Never sent on a data channel.
+ */
+export interface WillOwnerFrame {
+  readonly kind: typeof FrameKind.willOwner;
+  readonly owner: WillOwner;
+}
+
+/** The client identity a will is checked with (auth/port.ts ClientIdentity, less the client id the message carries). */
+export interface WillOwner {
+  readonly username: string | undefined;
+  readonly listener: string;
+  readonly remoteAddress: string;
+}
+
+export type Frame = MessageFrame | TakeoverFrame | HandOverFrame | HandedOverFrame | InboxFrame | WillOwnerFrame;
 
 const FLAG_RETAIN = 0x04;
 const FLAG_PLAIN = 0x08;
@@ -144,6 +161,9 @@ function encodeTextFrame(kind: number, flag: number, texts: readonly string[]): 
 export const encodeHandOverFrame = (clientId: string, clean: boolean, from: string): Buffer => encodeTextFrame(FrameKind.handOver, clean ? 1 : 0, [clientId, from]);
 export const encodeHandedOverFrame = (clientId: string): Buffer => encodeTextFrame(FrameKind.handedOver, 0, [clientId]);
 export const encodeInboxFrame = (field: string): Buffer => encodeTextFrame(FrameKind.inbox, 0, [field]);
+/** Flag 1: a username follows the listener and address. */
+const encodeWillOwnerFrame = (owner: WillOwner): Buffer =>
+  encodeTextFrame(FrameKind.willOwner, owner.username !== undefined ? 1 : 0, owner.username !== undefined ? [owner.listener, owner.remoteAddress, owner.username] : [owner.listener, owner.remoteAddress]);
 
 /**
  * Calls onFrame for each frame of a batch. A damaged batch (another program writing to the channel)
@@ -188,6 +208,12 @@ function readFrame(r: PacketReader): Frame {
     r.u8('flags');
     return { kind, field: r.utf8('field') };
   }
+  if (kind === FrameKind.willOwner) {
+    const withUsername = r.u8('flags') === 1;
+    const listener = r.utf8('listener');
+    const remoteAddress = r.utf8('address');
+    return { kind, owner: { listener, remoteAddress, username: withUsername ? r.utf8('username') : undefined } };
+  }
   if (kind !== FrameKind.message) return r.malformed(`unknown frame kind ${kind}`);
   const flags = r.u8('flags');
   if (r.remaining < 16) r.malformed('frame ends inside its times');
@@ -218,31 +244,47 @@ function readFrame(r: PacketReader): Frame {
   return { kind, message, plain: (flags & FLAG_PLAIN) !== 0, groups, id, target };
 }
 
-/** A will kept in Redis for another node to send should this one die (MQTT 5.0 §3.1.3.2.2). */
+/**
+ * A will kept in Redis for another node to send should this one die (MQTT 5.0 §3.1.3.2.2): the
+ * delay (4 bytes), the will's message frame, then its owner frame. A will stored by an older
+ * version has no owner frame.
+ */
 export interface StoredWill {
   readonly message: Message;
   /** Seconds to wait: min(Will Delay Interval, Session Expiry Interval) [MQTT-3.1.3-9]. */
   readonly delay: number;
+  /** Whom to check the will topic's write access for; undefined when stored by an older version. */
+  readonly owner: WillOwner | undefined;
 }
 
-export function encodeWill(clientId: string, will: Will, delay: number): Buffer {
+export function encodeWill(clientId: string, will: Will, delay: number, owner: WillOwner): Buffer {
   const { willDelayInterval: _delay, ...rest } = will.properties ?? {};
   const properties: Properties | undefined = Object.keys(rest).length > 0 ? rest : undefined;
   // receivedAt 0 marks "not yet sent"; the expiry interval is kept in the properties and applied when sent
   const message = new Message(will.topic, will.payload, will.qos, will.retain, properties, 0, clientId, 0, 0);
   const frame = encodeMessageFrame(message, true, undefined);
-  const buf = Buffer.allocUnsafe(4 + frame.length);
+  const ownerFrame = encodeWillOwnerFrame(owner);
+  const buf = Buffer.allocUnsafe(4 + frame.length + ownerFrame.length);
   buf.writeUInt32BE(delay, 0);
   frame.copy(buf, 4);
+  ownerFrame.copy(buf, 4 + frame.length);
   return buf;
+}
+
+/** The same stored will with another owner (the client re-authenticated under another username). */
+export function withWillOwner(stored: Buffer, owner: WillOwner): Buffer {
+  const messageEnd = 4 + 4 + stored.readUInt32BE(4);
+  return Buffer.concat([stored.subarray(0, messageEnd), encodeWillOwnerFrame(owner)]);
 }
 
 export function decodeWill(buf: Buffer): StoredWill | undefined {
   if (buf.length < 8) return undefined;
   const delay = buf.readUInt32BE(0);
   let message: Message | undefined;
+  let owner: WillOwner | undefined;
   const error = decodeFrames(buf.subarray(4), (frame) => {
     if (frame.kind === FrameKind.message) message = frame.message;
+    else if (frame.kind === FrameKind.willOwner) owner = frame.owner;
   });
-  return error !== undefined || message === undefined ? undefined : { message, delay };
+  return error !== undefined || message === undefined ? undefined : { message, delay, owner };
 }

@@ -117,7 +117,7 @@ export class Liveness {
         const holder = await commands.hget(keys.clients, clientId);
         if ((holder !== dead && holder !== node.id) || node.broker.channels.has(clientId)) return;
         if (!own || !node.broker.sessions.has(clientId)) await commands.eval(RELEASE_CLIENT, 1, keys.clients, clientId, dead);
-        node.publishOrphanWill(will.message);
+        node.publishOrphanWill(will.message, will.owner);
       })()
         .catch(() => undefined)
         .finally(() => {

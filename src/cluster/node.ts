@@ -6,6 +6,7 @@
 // outage or loss. Heartbeats and dead-node clean-up are in liveness.ts, a graceful stop in leave.ts;
 // see docs/CLUSTER.md for the design.
 
+import type { ClientIdentity } from '../auth/port.js';
 import type { Broker } from '../broker/broker.js';
 import type { ClusterPort, LeaseHolder } from '../broker/cluster-port.js';
 import type { Message } from '../broker/message.js';
@@ -13,7 +14,7 @@ import type { Session } from '../broker/session.js';
 import type { RouteListener, RouteScope } from '../broker/router.js';
 import type { Will } from '../protocol/packets.js';
 import type { ClusterUrl } from './cluster-url.js';
-import { FrameKind, decodeFrames, type Frame } from './frame.js';
+import { FrameKind, decodeFrames, type Frame, type WillOwner } from './frame.js';
 import { SEQ_FIELD, clusterKeys as keys } from './keys.js';
 import { ClientRegistry } from './client-registry.js';
 import { DynsecShare, type SharedDynsec } from './dynsec-share.js';
@@ -228,7 +229,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
     }
     if (frame.kind === FrameKind.handOver) return this.moves.onRequest(frame);
     if (frame.kind === FrameKind.handedOver) return this.moves.onAnswer(frame.clientId);
-    if (frame.kind === FrameKind.inbox) return;
+    if (frame.kind === FrameKind.inbox || frame.kind === FrameKind.willOwner) return; // a will's owner only travels inside a stored will
     this.stats.receivedMessages++;
     if (frame.target !== undefined) return this.window.targeted(frame, frame.target);
     const now = Date.now();
@@ -359,8 +360,12 @@ export class ClusterNode implements ClusterPort, RouteListener {
 
   // ---- client identity, wills, sessions (client-registry.ts) ---------------------------------------------------
 
-  clientConnected(clientId: string, clean: boolean, will: Will | undefined, sessionExpiry: number): void {
-    this.clients.connected(clientId, clean, will, sessionExpiry);
+  clientConnected(client: ClientIdentity, clean: boolean, will: Will | undefined, sessionExpiry: number): void {
+    this.clients.connected(client, clean, will, sessionExpiry);
+  }
+
+  clientRenamed(client: ClientIdentity): void {
+    this.clients.renamed(client);
   }
 
   willSettled(clientId: string): void {
@@ -455,8 +460,25 @@ export class ClusterNode implements ClusterPort, RouteListener {
     await this.dynsec.load();
   }
 
-  /** Publishes a will for a client of a dead node, as this node (liveness.ts decides when). */
-  publishOrphanWill(message: Message): void {
+  /**
+   * Publishes a will for a client of a dead node, as this node (liveness.ts decides when), if the
+   * client may publish to its topic: checked now, with the identity stored with the will, as the
+   * client's own node checks a will when it sends it (handlers/disconnect.ts). A will stored by an
+   * older version has no identity and is sent unchecked, as that version did.
+   */
+  publishOrphanWill(message: Message, owner: WillOwner | undefined): void {
+    if (owner === undefined) return this.sendOrphanWill(message);
+    const client: ClientIdentity = { clientId: message.origin ?? '', ...owner };
+    const send = (allowed: boolean): void => {
+      if (allowed) return this.sendOrphanWill(message);
+      this.logger.log('notice', `Cluster: will of client ${client.clientId} to ${message.topic} not sent: the client may not publish to that topic.`);
+    };
+    const allowed = this.broker.options.authorizer.canPublish(client, message.topic, message.qos, message.retain);
+    if (allowed instanceof Promise) void allowed.then(send, () => undefined);
+    else send(allowed);
+  }
+
+  private sendOrphanWill(message: Message): void {
     const now = Date.now();
     const expiry = message.properties?.messageExpiryInterval;
     const fresh = new (message.constructor as typeof Message)(message.topic, message.payload, message.qos, message.retain, message.properties, expiry === undefined ? 0 : now + expiry * 1000, message.origin, now);

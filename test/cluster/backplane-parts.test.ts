@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseClusterUrl } from '../../src/cluster/cluster-url.js';
-import { FrameKind, decodeFrames, decodeWill, encodeMessageFrame, encodeTakeoverFrame, encodeWill, type Frame } from '../../src/cluster/frame.js';
+import { FrameKind, decodeFrames, decodeWill, encodeMessageFrame, encodeTakeoverFrame, encodeWill, withWillOwner, type Frame } from '../../src/cluster/frame.js';
 import { ClusterGroup, LocalRoutes, RouteTable } from '../../src/cluster/route-table.js';
 import { Message } from '../../src/broker/message.js';
 import { ConfigError, readMosquittoConf } from '../../src/config/mosquitto-conf.js';
@@ -54,13 +54,28 @@ test('a damaged batch is reported, never thrown', () => {
   assert.match(String(decodeFrames(Buffer.from([0, 0]), () => {})), /truncated frame length/);
 });
 
-test('a will kept for another node keeps its delay and drops the Will Delay Interval property', () => {
-  const stored = encodeWill('c1', { topic: 'w', payload: Buffer.from('bye'), qos: 1, retain: true, properties: { willDelayInterval: 9, contentType: 'x' } }, 5);
+test('a will kept for another node keeps its delay and its client\'s identity, and drops the Will Delay Interval property', () => {
+  const owner = { username: 'alice', listener: 'mqtt:1883', remoteAddress: '127.0.0.1:5000' };
+  const stored = encodeWill('c1', { topic: 'w', payload: Buffer.from('bye'), qos: 1, retain: true, properties: { willDelayInterval: 9, contentType: 'x' } }, 5, owner);
   const will = decodeWill(stored);
   assert.ok(will !== undefined);
   assert.deepEqual([will.delay, will.message.topic, will.message.payload.toString(), will.message.qos, will.message.retain, will.message.origin], [5, 'w', 'bye', 1, true, 'c1']);
   assert.deepEqual(will.message.properties, { contentType: 'x' });
+  assert.deepEqual(will.owner, owner);
+  const anonymous = decodeWill(encodeWill('c2', { topic: 'w', payload: Buffer.alloc(0), qos: 0, retain: false }, 0, { ...owner, username: undefined }));
+  assert.deepEqual(anonymous?.owner, { ...owner, username: undefined });
+  const renamed = decodeWill(withWillOwner(stored, { ...owner, username: 'bob' }));
+  assert.deepEqual([renamed?.delay, renamed?.message.topic, renamed?.message.payload.toString(), renamed?.owner?.username], [5, 'w', 'bye', 'bob'], 'a re-authenticated client\'s will keeps its message under its new username');
   assert.equal(decodeWill(Buffer.from([1, 2])), undefined);
+});
+
+test('a will stored by an older version (delay and message frame, no owner frame) is still read, without an owner', () => {
+  const message = new Message('w', Buffer.from('bye'), 1, false, undefined, 0, 'c1', 0, 0);
+  const frame = encodeMessageFrame(message, true, undefined);
+  const old = Buffer.concat([Buffer.from([0, 0, 0, 7]), frame]);
+  const will = decodeWill(old);
+  assert.ok(will !== undefined);
+  assert.deepEqual([will.delay, will.message.topic, will.message.origin, will.owner], [7, 'w', 'c1', undefined]);
 });
 
 test('the route table matches filters to nodes, groups shared subscriptions, and notices a missed update', () => {

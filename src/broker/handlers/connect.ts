@@ -172,7 +172,7 @@ function openConnection(channel: Channel, packet: ConnectPacket, clientId: strin
   channel.connectExpiryWasZero = expiryInterval === 0;
   broker.channels.set(clientId, channel);
   channel.connected(session);
-  broker.cluster?.clientConnected(clientId, packet.clean, packet.will, expiryInterval);
+  broker.cluster?.clientConnected(channel.identity, packet.clean, packet.will, expiryInterval);
 
   const connack: ConnackPacket = { type: 'connack', sessionPresent: present, reasonCode: ReasonCode.Success };
   if (v5) {
