@@ -3,8 +3,11 @@
 // included, on culex:dynsec-changes in one script; every other node takes it, saves it to its own
 // file and disconnects the clients the change disconnected on the first node. A node joining takes
 // Redis's copy; one with changes Redis has not seen (made while it was unreachable, or Redis lost
-// them) writes its own. See docs/CLUSTER.md, "Dynamic security".
+// them) writes its own. A node that was cut off from Redis takes the changes made meanwhile on its
+// return, and disconnects whom they concern, found by comparing the two configurations
+// (auth/dynsec/concerned.ts). See docs/CLUSTER.md, "Dynamic security".
 
+import type { Concerned } from '../auth/dynsec/concerned.js';
 import { clusterKeys as keys } from './keys.js';
 import type { ClusterNode } from './node.js';
 
@@ -12,18 +15,20 @@ import type { ClusterNode } from './node.js';
 export interface SharedDynsec {
   readonly name: string;
   config(): string;
-  /** Takes a configuration made on another node; throws when it is not usable. */
-  replace(config: string): void;
+  /** Takes a configuration made on another node and returns whom the change concerns; throws when it is not usable. */
+  replace(config: string): Concerned;
+  /** Whom a change from the given configuration to the one in place concerns; throws when it is not usable. */
+  concernedSince(config: string): Concerned;
   onChange: ((change: { readonly config: string; readonly kick: readonly string[]; readonly kickAnonymous: boolean }) => void) | undefined;
 }
 
 /** Header of an announcement, JSON on one line: the node that made the change and whom it disconnected. */
-interface Header {
+interface Header extends Concerned {
   readonly node: string;
   readonly name: string;
-  readonly kick: readonly string[];
-  readonly kickAnonymous: boolean;
 }
+
+const NOBODY: Concerned = { kick: [], kickAnonymous: false };
 
 /**
  * Stores the configuration under the next version and announces "VERSION\nHEADER\nCONFIG" in one
@@ -80,7 +85,7 @@ export class DynsecShare {
         entry.pending--;
         if (version > entry.version) {
           // an older change of another node taken meanwhile is replaced by ours, which Redis keeps
-          if (entry.takenWhilePending) this.apply(entry, config);
+          if (entry.takenWhilePending) this.disconnect(this.apply(entry, config) ?? NOBODY);
           entry.version = version;
         }
         if (entry.pending === 0) entry.takenWhilePending = false;
@@ -107,46 +112,68 @@ export class DynsecShare {
     }
     const entry = this.shared.get(header.name);
     if (entry === undefined || header.node === this.node.id || !(version > entry.version)) return undefined;
-    if (!this.apply(entry, data.slice(second + 1))) return undefined;
+    const concerned = this.apply(entry, data.slice(second + 1));
+    if (concerned === undefined) return undefined;
     entry.version = version;
     if (entry.pending > 0) entry.takenWhilePending = true;
-    this.disconnect(header);
+    // whom the change disconnected on its node, and whom the comparison finds: that covers the
+    // changes of announcements this node missed (its subscriber connection was reconnecting)
+    const kick = Array.isArray(header.kick) ? header.kick : [];
+    this.disconnect({ kick: [...new Set([...kick, ...concerned.kick])], kickAnonymous: header.kickAnonymous === true || concerned.kickAnonymous });
     return undefined;
   }
 
   /**
-   * At join and after an outage: takes Redis's copy, or writes this node's when Redis lacks it or
-   * misses a change made here while Redis was unreachable (the last writer wins).
+   * At join and after an outage: takes Redis's copy, disconnecting the clients its changes concern
+   * (changes other nodes made while this one was cut off), or writes this node's when Redis lacks it
+   * or misses a change made here while Redis was unreachable (the last writer wins; the other nodes
+   * then disconnect the clients this node's changes concern).
    */
   async load(): Promise<void> {
     const commands = this.node.link.commands;
     for (const entry of this.shared.values()) {
-      const stored = await commands.hgetall(keys.dynsec(entry.document.name));
+      const name = entry.document.name;
+      const stored = await commands.hgetall(keys.dynsec(name));
       const version = Number(stored.version ?? 0);
       if (stored.config === undefined || entry.unsent) {
         entry.unsent = false;
         if (stored.config === undefined) entry.version = 0; // Redis lost it: versions start again
-        this.write(entry, entry.document.config(), { node: this.node.id, name: entry.document.name, kick: [], kickAnonymous: false });
+        // the others hold Redis's copy: whom going from it to this node's concerns
+        const concerned = stored.config === undefined ? NOBODY : this.concernedSince(entry, stored.config);
+        this.write(entry, entry.document.config(), { node: this.node.id, name, kick: concerned.kick, kickAnonymous: concerned.kickAnonymous });
       } else if (version !== entry.version) {
-        if (this.apply(entry, stored.config)) entry.version = version;
+        const concerned = this.apply(entry, stored.config);
+        if (concerned === undefined) continue;
+        entry.version = version;
+        // at join no client is connected yet: only a node back from an outage disconnects anyone here
+        const count = this.disconnect(concerned);
+        if (count > 0) this.node.logger.log('notice', `Cluster: dynamic-security configuration ${name} changed on another node while this one was cut off from Redis; taken, and the ${count} connected client${count === 1 ? '' : 's'} it concerns disconnected.`);
       }
     }
   }
 
-  private apply(entry: Shared, config: string): boolean {
+  /** Takes another node's configuration; returns whom the change concerns, undefined when it is not usable. */
+  private apply(entry: Shared, config: string): Concerned | undefined {
     try {
-      entry.document.replace(config);
-      return true;
+      return entry.document.replace(config);
     } catch (error) {
       this.node.badFrame(`dynamic-security configuration ${entry.document.name}: ${error instanceof Error ? error.message : String(error)}`);
-      return false;
+      return undefined;
     }
   }
 
-  /** The clients the change disconnected on its node are disconnected here too (0x98 for v5). */
-  private disconnect(header: Header): void {
-    const kick = new Set(Array.isArray(header.kick) ? header.kick : []);
-    if (kick.size === 0 && header.kickAnonymous !== true) return;
-    this.node.broker.disconnectClients((client) => (client.username === undefined ? header.kickAnonymous === true : kick.has(client.username)));
+  private concernedSince(entry: Shared, config: string): Concerned {
+    try {
+      return entry.document.concernedSince(config);
+    } catch {
+      return NOBODY; // Redis's copy is not usable: nobody holds it
+    }
+  }
+
+  /** The clients a change concerns (it disconnected them on its node) are disconnected here (0x98 for v5); returns how many. */
+  private disconnect(concerned: Concerned): number {
+    const kick = new Set(concerned.kick);
+    if (kick.size === 0 && !concerned.kickAnonymous) return 0;
+    return this.node.broker.disconnectClients((client) => (client.username === undefined ? concerned.kickAnonymous : kick.has(client.username)));
   }
 }

@@ -9,6 +9,7 @@ import type { ControlBroker, ControlHandler, ControlRequest } from '../../broker
 import { ReasonCode } from '../../protocol/reason-codes.js';
 import type { AuthenticateRequest, ClientIdentity } from '../port.js';
 import { publishAccess, subscriptionAccess, type Access } from './access.js';
+import { concernedBy, type Concerned } from './concerned.js';
 import type { CommandContext } from './commands/context.js';
 import { CONTROL_TOPIC, RESPONSE_TOPIC, runControlMessage } from './control.js';
 import { dynsecJson, loadDynsecFile, parseDynsecJson, saveDynsecFile } from './file.js';
@@ -58,10 +59,12 @@ export class DynamicSecurity implements ControlHandler {
 
   /**
    * Takes a whole configuration made elsewhere (another cluster node) and saves it to the file;
-   * throws DynsecFileError when it is not usable. Disconnecting clients is the caller's part.
+   * throws DynsecFileError when it is not usable. Returns whom the change concerns (concerned.ts);
+   * disconnecting them is the caller's part.
    */
-  replace(config: string): void {
+  replace(config: string): Concerned {
     const next = parseDynsecJson(config);
+    const concerned = concernedBy(this.state, next);
     const state = this.state; // the same object stays in place: the checks and commands hold it
     refill(state.clients, next.clients);
     refill(state.groups, next.groups);
@@ -69,6 +72,12 @@ export class DynamicSecurity implements ControlHandler {
     state.anonymousGroup = next.anonymousGroup;
     state.defaultAccess = next.defaultAccess;
     this.saveFile();
+    return concerned;
+  }
+
+  /** Whom a change from the given configuration to the one in place concerns; throws DynsecFileError when it is not usable. */
+  concernedSince(config: string): Concerned {
+    return concernedBy(parseDynsecJson(config), this.state);
   }
 
   /** The plugin's password check: 'defer' when it has nothing to say (no credentials, unknown user, no password). */
