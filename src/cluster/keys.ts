@@ -56,5 +56,7 @@ export const SEQ_FIELD = '#seq';
 export const CLAIM_CLIENT = "local old = redis.call('HGET', KEYS[1], ARGV[1]); redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]); return old";
 /** Frees a client id only if the given node still holds it. */
 export const RELEASE_CLIENT = "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0";
+/** Deletes a lock (or lease) only if the given owner still holds it. */
+export const RELEASE_LOCK = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 /** Moves a client id from a dead node to the adopting one, only if the dead node still holds it. */
 export const ADOPT_CLIENT = "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) return 1 end return 0";

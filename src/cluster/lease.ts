@@ -4,13 +4,11 @@
 // that stops releases it at once. A standby node tries to take it every period.
 
 import type { LeaseHolder } from '../broker/cluster-port.js';
-import { clusterKeys as keys } from './keys.js';
+import { RELEASE_LOCK, clusterKeys as keys } from './keys.js';
 import type { RedisLink } from './redis-link.js';
 
 /** Extends the key's life only if this node still holds it. */
 const RENEW = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
-/** Deletes the key only if this node still holds it. */
-const RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 
 export class Lease {
   private held = false;
@@ -47,7 +45,7 @@ export class Lease {
     if (!this.held) return;
     this.held = false;
     try {
-      await this.link.commands.eval(RELEASE, 1, this.key, this.owner);
+      await this.link.commands.eval(RELEASE_LOCK, 1, this.key, this.owner);
     } catch {
       // Redis away: the key expires by itself
     }

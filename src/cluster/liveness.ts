@@ -4,13 +4,19 @@
 // clients (after their will delay, unless the client reconnected elsewhere meanwhile
 // [MQTT-3.1.3-9]), frees their client ids, and takes the node's routes out of the table. A node
 // that stops with persistent sessions to hand over says so (leave.ts): that clean-up runs at once.
-// A node that joins with the id of one nobody cleaned up after yet (restarted before the timeout,
-// or the cluster's last node) cleans up after its own previous life first, under the same lock.
+// The clean-up ends by releasing the lock. A node joining takes its own id's lock until it is alive
+// again, waiting while another node holds it (cleaning up after its previous run: that clean-up
+// would delete the routes and status the join writes); with sessions in Redis, one that joins with
+// the id of a node nobody cleaned up after yet (restarted before the timeout, or the cluster's last
+// node) cleans up after its own previous life under that lock.
 
 import { Timers } from '../broker/timers.js';
 import { decodeWill } from './frame.js';
-import { RELEASE_CLIENT, clusterKeys as keys } from './keys.js';
+import { RELEASE_CLIENT, RELEASE_LOCK, clusterKeys as keys } from './keys.js';
 import type { ClusterNode } from './node.js';
+
+/** How long a reaper lock lives: a node that dies while cleaning up leaves it to expire. */
+const REAPER_LOCK_MS = 60_000;
 
 export class Liveness {
   private timer: NodeJS.Timeout | undefined;
@@ -84,12 +90,20 @@ export class Liveness {
     this.reapIfDead(other).catch(() => undefined);
   }
 
-  /** The first node to take a dead node's reaper lock cleans up after it. */
+  /** The first node to take a dead node's reaper lock cleans up after it, and releases the lock when done. */
   private async reapIfDead(other: string): Promise<void> {
     const commands = this.node.link.commands;
     if ((await commands.exists(keys.alive(other))) === 1) return;
-    const elected = await commands.set(keys.reaper(other), this.node.id, 'PX', 60_000, 'NX');
-    if (elected === 'OK') await this.reap(other);
+    const lock = keys.reaper(other);
+    if ((await commands.set(lock, this.node.id, 'PX', REAPER_LOCK_MS, 'NX')) !== 'OK') return;
+    try {
+      // another node cleaned up after it and released the lock since this node read the status hash
+      if ((await commands.hexists(keys.nodes, other)) === 0) return;
+      await this.reap(other);
+    } finally {
+      // a node restarting with that id waits for this (joinLock)
+      await commands.eval(RELEASE_LOCK, 1, lock, this.node.id);
+    }
   }
 
   /** Wills of dead nodes' clients scheduled here and not sent yet, as held in Redis (heldWills). */
@@ -134,17 +148,42 @@ export class Liveness {
   }
 
   /**
-   * At join, before this node announces itself alive: its previous life's leftovers (sessions,
-   * wills) are reaped like a dead node's, adopted here. The lock stays held until `release`, once
-   * the alive key is written, so no other node takes this node for dead meanwhile. Undefined when
-   * another node holds the lock (it is cleaning up and adopts them).
+   * At join, before this node writes anything under its id: takes its own reaper lock, held until
+   * the returned release is called once the alive key is written, so no other node takes this node
+   * for dead meanwhile. While another node holds it, that node is cleaning up after this id's
+   * previous run and would delete the routes and status the join writes: the join waits for it
+   * (polling each half heartbeat, logged), at most two lock lifetimes (a reaper dying mid-way leaves
+   * the lock to expire, and another may take it), then gives up with an error. Throws too when a
+   * node with this id turned alive meanwhile (two started at once).
    */
-  async reapOwn(): Promise<{ release: () => Promise<unknown> } | undefined> {
+  async joinLock(): Promise<() => Promise<unknown>> {
+    const { id, logger } = this.node;
     const commands = this.node.link.commands;
-    const lock = keys.reaper(this.node.id);
-    if ((await commands.set(lock, this.node.id, 'PX', 60_000, 'NX')) !== 'OK') return undefined;
+    const lock = keys.reaper(id);
+    const deadline = Date.now() + 2 * REAPER_LOCK_MS;
+    let waitedFor: string | undefined;
+    while ((await commands.set(lock, id, 'PX', REAPER_LOCK_MS, 'NX')) !== 'OK') {
+      const holder = (await commands.get(lock)) ?? 'another node';
+      if (Date.now() > deadline) throw new Error(`node ${holder} has held the clean-up lock of node id '${id}' for too long (${lock}); not joining`);
+      if (waitedFor === undefined) logger.log('notice', `Cluster: node ${holder} is cleaning up after the previous run of node ${id}; waiting for it to finish before joining.`);
+      waitedFor = holder;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(50, this.heartbeatMs / 2)));
+    }
+    if (waitedFor !== undefined) logger.log('notice', `Cluster: the clean-up after the previous run of node ${id} is over; joining.`);
+    const release = (): Promise<unknown> => commands.eval(RELEASE_LOCK, 1, lock, id);
+    if ((await commands.exists(keys.alive(id))) === 1) {
+      await release();
+      throw new Error(`cluster node id '${id}' is in use by a running node (choose another with --node-id)`);
+    }
+    return release;
+  }
+
+  /**
+   * With sessions in Redis, at join under joinLock, before this node announces itself alive: its
+   * previous life's leftovers (sessions, wills) are reaped like a dead node's, adopted here.
+   */
+  async reapOwn(): Promise<void> {
     await this.reap(this.node.id);
-    return { release: () => commands.del(lock) };
   }
 
   private async reap(dead: string): Promise<void> {

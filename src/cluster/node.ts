@@ -122,6 +122,14 @@ export class ClusterNode implements ClusterPort, RouteListener {
       await node.link.close();
       throw new Error(`cluster node id '${node.id}' is in use by a running node (choose another with --node-id)`);
     }
+    // no other node may clean up after this id's previous run while the join writes under it
+    let release: () => Promise<unknown>;
+    try {
+      release = await node.liveness.joinLock();
+    } catch (error) {
+      await node.link.close();
+      throw error;
+    }
     await node.link.subscribe(node.dataChannel, [keys.routeChanges, keys.retainedChanges, ...(node.dynsec.size > 0 ? [keys.dynsecChanges] : [])]);
     broker.cluster = node;
     broker.router.listener = node;
@@ -133,10 +141,13 @@ export class ClusterNode implements ClusterPort, RouteListener {
       node.forwarder.window = node.window;
       persistence.barrier = () => node.forwarder.barrier();
     }
-    // this id's previous run, not cleaned up after: its sessions are adopted here before it is alive again
-    const own = persistence?.shared === true ? await node.liveness.reapOwn() : undefined;
-    await node.resync();
-    await own?.release();
+    try {
+      // this id's previous run, not cleaned up after: its sessions are adopted here before it is alive again
+      if (persistence?.shared === true) await node.liveness.reapOwn();
+      await node.resync();
+    } finally {
+      await release().catch(() => undefined);
+    }
     node.liveness.start();
     node.sweep.start();
     broker.options.logger.log('notice', `Cluster: node ${node.id} joined through Redis at ${where}${node.link.sharded ? ' (Redis Cluster, sharded pub/sub)' : ''}.`);

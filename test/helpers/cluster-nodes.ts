@@ -10,9 +10,12 @@ import { startCulexProcess, type CulexProcess } from './culex-process.js';
 
 const cli = fileURLToPath(new URL('../../dist/cli/culex.js', import.meta.url));
 
-/** Starts a node with fast heartbeats (0.5 s: dead after 1.5 s) so failure tests stay short. */
-export function startNode(url: string, nodeId: string, extra: readonly string[] = []): Promise<CulexProcess> {
-  return startCulexProcess(['--cluster', url, '--node-id', nodeId, '--cluster-heartbeat', '0.5', ...extra], 30_000);
+/**
+ * Starts a node with fast heartbeats (0.5 s: dead after 1.5 s) so failure tests stay short;
+ * resolves once it runs, or once it logs `ready` when given.
+ */
+export function startNode(url: string, nodeId: string, extra: readonly string[] = [], ready?: RegExp): Promise<CulexProcess> {
+  return startCulexProcess(['--cluster', url, '--node-id', nodeId, '--cluster-heartbeat', '0.5', ...extra], 30_000, ready);
 }
 
 /** Nodes keeping sessions in Redis (persistence on a cluster node): three to start with, and more on demand. */

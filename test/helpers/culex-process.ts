@@ -25,7 +25,8 @@ export interface CulexProcess {
   stop(signal?: NodeJS.Signals, killAfterMs?: number): Promise<Exit>;
 }
 
-export async function startCulexProcess(args: readonly string[] = [], timeoutMs = 10_000): Promise<CulexProcess> {
+/** Resolves once the broker logs `ready` (by default, that it is running). */
+export async function startCulexProcess(args: readonly string[] = [], timeoutMs = 10_000, ready = /culex version \S+ running/): Promise<CulexProcess> {
   if (!existsSync(cli)) throw new Error(`${cli} is missing: run npm run build first`);
   const port = await findFreePort();
   const child = spawn(process.execPath, [cli, 'broker', '-p', String(port), ...args], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -66,7 +67,7 @@ export async function startCulexProcess(args: readonly string[] = [], timeoutMs 
   };
 
   try {
-    await waitForLog(/culex version \S+ running/, timeoutMs);
+    await waitForLog(ready, timeoutMs);
   } catch (error) {
     await stop('SIGKILL');
     throw error;
