@@ -13,6 +13,9 @@ import { encodePacket } from '../protocol/writer.js';
 import type { ConnackPacket, ConnectPacket, Packet, ProtocolVersion, PublishPacket, QoS, SubscriptionRequest } from '../protocol/packets.js';
 import type { BridgeAddress, BridgeTls } from './config.js';
 
+/** The window toward a remote that states no Receive Maximum (see RemoteClient.receiveMaximum). */
+const UNSTATED_RECEIVE_MAXIMUM = 20;
+
 export interface RemoteHandlers {
   /** CONNACK with success: the connection may be used. */
   connected(connack: ConnackPacket): void;
@@ -66,8 +69,13 @@ export class RemoteClient {
   private lastSent = Date.now();
   private lastReceived = Date.now();
   private timer: NodeJS.Timeout | undefined;
-  /** Receive Maximum of the remote (v5 CONNACK): QoS 1/2 messages it accepts in flight. */
-  receiveMaximum = 65535;
+  /**
+   * QoS 1/2 messages the bridge keeps in flight to the remote: its Receive Maximum when its v5
+   * CONNACK states one, else 20. The spec's default would be 65,535, but a 3.1.1 peer states
+   * nothing, and Mosquitto 2.0 takes no more unacknowledged QoS 1/2 messages from one client than its
+   * max_inflight_messages (20 by default): it acknowledges the excess and drops it.
+   */
+  receiveMaximum = UNSTATED_RECEIVE_MAXIMUM;
   /** Maximum Packet Size of the remote (v5 CONNACK); unlimited otherwise. */
   maximumPacketSize = Number.MAX_SAFE_INTEGER;
   maximumQos: QoS = 2;

@@ -105,6 +105,8 @@ export class Session {
   /** Outbound topic aliases on the current connection, least recently used first [MQTT-3.3.2-11]. */
   private topicAliases: Map<string, number> | undefined = undefined; // made on first use: most clients never use aliases
   private nextTopicAlias = 1;
+  /** Sends a PUBREL for a QoS 2 message resent on this connection (set by attach). */
+  private writePubrel: (packetId: number) => void = () => undefined;
   private outgoingSeq = 0;
   /** The current connection, or null while the client is away. */
   link: ClientLink | null = null;
@@ -245,9 +247,25 @@ export class Session {
     this.droppingLogged = false;
     this.topicAliases = undefined; // aliases last only as long as the connection (MQTT 5.0 §3.3.2.3.4)
     this.nextTopicAlias = 1;
+    this.writePubrel = writePubrel;
+    // Resent with their packet ids [MQTT-4.4.0-1], but no more at once than the new window allows
+    // [MQTT-3.3.4-9]: the client may come back with a smaller Receive Maximum than it had. The rest
+    // go to the front of the queue, still in flight with their ids, and are resent as the window opens.
+    let resent = 0;
+    let held: Outgoing[] | undefined;
     for (const entry of this.inflightMap?.values() ?? []) {
-      if (entry.state === 'pubrel') writePubrel(entry.packetId);
-      else this.write(entry, true, now);
+      if (resent < limits.inflight) {
+        resent++;
+        this.resend(entry, now);
+      } else (held ??= []).push(entry);
+    }
+    if (held !== undefined) {
+      for (const entry of held) {
+        this.inflight.delete(entry.packetId);
+        this.queuedBytes += entry.message.payload.length;
+      }
+      this.queue = [...held, ...this.queue.slice(this.queueHead)];
+      this.queueHead = 0;
     }
     this.pump(now);
   }
@@ -275,6 +293,12 @@ export class Session {
       const entry = this.queue[this.queueHead]!;
       this.queue[this.queueHead++] = undefined as unknown as Outgoing;
       this.queuedBytes -= entry.message.payload.length;
+      if (entry.state !== 'queued') {
+        // held back by attach(): in flight already, so resent whatever its expiry
+        this.inflight.set(entry.packetId, entry);
+        this.resend(entry, now);
+        continue;
+      }
       if (entry.message.isExpired(now)) {
         if (entry.stored) this.journal?.outgoingRemoved(this, entry);
         continue; // [MQTT-3.3.2-5] expired while queued
@@ -312,6 +336,12 @@ export class Session {
     this.inflight.set(entry.packetId, entry);
     if (entry.stored) this.journal?.outgoingChanged(this, entry);
     this.write(entry, false, now);
+  }
+
+  /** An in-flight message again, on a new connection: PUBLISH with DUP, or PUBREL once PUBREC came. */
+  private resend(entry: Outgoing, now: number): void {
+    if (entry.state === 'pubrel') this.writePubrel(entry.packetId);
+    else this.write(entry, true, now);
   }
 
   private write(entry: Outgoing, dup: boolean, now: number): void {

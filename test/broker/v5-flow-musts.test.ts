@@ -186,6 +186,36 @@ test('[MQTT-4.3.2-3] [MQTT-4.3.3-7] an unacknowledged PUBLISH is resent on recon
   sender.destroy();
 });
 
+test('[MQTT-4.4.0-1] [MQTT-3.3.4-9] a client back with a smaller Receive Maximum gets its unacknowledged messages resent with their ids, no more at once than it allows, then the queue', async () => {
+  const clientId = unique('shrunk-window');
+  const topic = unique('shrunk-window');
+  const receiver = await v5({ clientId, clean: false, properties: { sessionExpiryInterval: 60, receiveMaximum: 4 } });
+  await subscribe(receiver, [sub(topic, { qos: 1 })]);
+  const sender = await v5();
+  for (let i = 1; i <= 5; i++) sender.send(pub(topic, `m${i}`, 1, { packetId: i }));
+  for (let i = 1; i <= 5; i++) await sender.expect('puback');
+  const inFlight = [];
+  for (let i = 1; i <= 4; i++) inFlight.push(await receiver.expect('publish'));
+  receiver.destroy();
+  const back = await RawClient.open(broker.port, 5);
+  back.send(connectPacket({ clientId, clean: false, properties: { sessionExpiryInterval: 60, receiveMaximum: 2 } }));
+  assert.equal((await back.expect('connack')).sessionPresent, true);
+  const seen = [await back.expect('publish'), await back.expect('publish')];
+  assert.ok(await back.nothingWithin(150), 'more than the Receive Maximum of 2 in flight');
+  for (let next = 2; next < 4; next++) {
+    back.send({ type: 'puback', packetId: seen[next - 2]!.packetId! });
+    seen.push(await back.expect('publish'));
+  }
+  assert.deepEqual(seen.map((p) => [p.packetId, p.dup, p.payload.toString()]), inFlight.map((p) => [p.packetId, true, p.payload.toString()]));
+  back.send({ type: 'puback', packetId: seen[2]!.packetId! });
+  const queued = await back.expect('publish');
+  assert.deepEqual([queued.dup, queued.payload.toString()], [false, 'm5'], 'the queued message comes after every resend, as new');
+  back.send({ type: 'puback', packetId: seen[3]!.packetId! });
+  back.send({ type: 'puback', packetId: queued.packetId! });
+  back.send({ type: 'disconnect', reasonCode: 0, properties: { sessionExpiryInterval: 0 } });
+  sender.destroy();
+});
+
 test('[MQTT-4.4.0-2] a PUBLISH the client answered with PUBACK 0x80 or more is not resent', async () => {
   const clientId = unique('refuses');
   const topic = unique('refused-ack');
