@@ -154,10 +154,10 @@ export class Channel {
   }
 
   /** Server-initiated close with a reason: DISCONNECT for v5 clients [MQTT-3.14.0-1], then close. */
-  disconnect(reasonCode: number, reasonString?: string): void {
+  disconnect(reasonCode: number, reasonString?: string, sendDisconnect = true): void {
     if (this.state === 'closed') return;
     const connected = this.state === 'connected';
-    if (connected && this.version === 5) {
+    if (connected && this.version === 5 && sendDisconnect) {
       const properties = reasonString !== undefined && this.problemInformation ? { reasonString } : undefined;
       this.link.writePacket(this.trimmedToPeerLimit({ type: 'disconnect', reasonCode, ...(properties ? { properties } : {}) }), 5);
     }
@@ -205,10 +205,10 @@ export class Channel {
   }
 
   /** A protocol violation by a connected client: log it, tell a v5 client why, close [MQTT-4.13.1-1]. */
-  fail(reasonCode: number, why: string): void {
+  fail(reasonCode: number, why: string, sendDisconnect = true): void {
     const what = reasonCode === ReasonCode.MalformedPacket ? 'malformed packet' : reasonCodeName(reasonCode);
     this.broker.options.logger.log('notice', `Client ${this.describe()} disconnected due to ${what}: ${why}.`);
-    this.disconnect(reasonCode, why);
+    this.disconnect(reasonCode, why, sendDisconnect);
   }
 
   /** Marks the channel connected and starts the keepalive watch [MQTT-3.1.2-24]. */
@@ -286,7 +286,10 @@ export class Channel {
       case 'disconnect':
         return handleDisconnect(this, packet);
       case 'connect':
-        return this.fail(ReasonCode.ProtocolError, 'second CONNECT [MQTT-3.1.0-2]');
+        // Closed without a DISCONNECT (which §4.13 makes optional), as Mosquitto does: a client that
+        // sends a second CONNECT has lost track of the connection, and one reading its socket from
+        // two threads (the Eclipse Paho interoperability suite's) can hang on a DISCONNECT it half reads.
+        return this.fail(ReasonCode.ProtocolError, 'second CONNECT [MQTT-3.1.0-2]', false);
       case 'auth':
         return handleAuth(this, packet);
       default:

@@ -35,6 +35,12 @@ test('[MQTT-3.1.0-2] a second CONNECT is a protocol violation and closes the con
   assert.deepEqual(await client.closedByBroker(), []);
 });
 
+test('[MQTT-3.1.0-2] v5: a second CONNECT closes the connection without a DISCONNECT, as Mosquitto does', async () => {
+  const client = await RawClient.connected(broker.port, { clientId: 'second-connect-v5', protocolVersion: 5 });
+  client.send({ ...connect({ clientId: 'second-connect-v5' }), protocolVersion: 5 });
+  assert.deepEqual(await client.closedByBroker(), []);
+});
+
 test('[MQTT-3.1.2-2] an unsupported protocol level gets CONNACK 0x01 and the connection closes', async () => {
   const client = await RawClient.open(broker.port);
   // CONNECT, protocol name "MQTT", level 6, clean session, keepalive 60, client id "x"
