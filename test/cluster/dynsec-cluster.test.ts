@@ -16,9 +16,10 @@ import { connectPeer, endPeers, waitFor, type Peer } from '../helpers/mqttjs.js'
 import { runTool } from '../helpers/processes.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { requireTool } from '../helpers/tools.js';
+import { DYNSEC_CONTROL, dynsecControl as control, loginEventually as loginAs } from '../helpers/dynsec-control.js';
 
 const haveRedis = requireTool('redis-server') && requireTool('redis-cli');
-const CONTROL = '$CONTROL/dynamic-security/v1';
+const CONTROL = DYNSEC_CONTROL;
 let redis: RedisServer;
 let dir: string;
 const nodes: CulexProcess[] = [];
@@ -45,24 +46,9 @@ after(async () => {
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Sends one control message as admin on the node and returns the responses. */
-async function control(admin: Peer, commands: readonly Record<string, unknown>[]): Promise<{ command: string; error?: string }[]> {
-  await admin.client.publishAsync(CONTROL, JSON.stringify({ commands }), { qos: 1 });
-  const answer = await admin.inbox.next(5000);
-  return (JSON.parse(answer.payload) as { responses: { command: string; error?: string }[] }).responses;
-}
-
-/** Connects as the user on the node, retrying while the node has not taken the change yet (bounded: 5 s). */
-async function loginEventually(i: number, username: string, password: string): Promise<Peer> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    try {
-      return await connectPeer(url(i), { protocolVersion: 5, clientId: `${username}-on-n${i + 1}`, username, password });
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
+/** Connects as the user on node i, retrying while the node has not taken the change yet. */
+function loginEventually(i: number, username: string, password: string): Promise<Peer> {
+  return loginAs(url(i), `${username}-on-n${i + 1}`, username, password);
 }
 
 /** True once a login as the user on the node is refused (bounded: 5 s); a node takes a change a Redis round trip after it is made. */

@@ -16,9 +16,10 @@ import { connectPeer, endPeers, waitFor, type Peer } from '../helpers/mqttjs.js'
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { startTcpCut, type TcpCut } from '../helpers/tcp-cut.js';
 import { requireTool } from '../helpers/tools.js';
+import { DYNSEC_CONTROL, dynsecControl as control, loginEventually as loginAs } from '../helpers/dynsec-control.js';
 
 const haveRedis = requireTool('redis-server') && requireTool('redis-cli');
-const CONTROL = '$CONTROL/dynamic-security/v1';
+const CONTROL = DYNSEC_CONTROL;
 let redis: RedisServer;
 let relay: TcpCut;
 let dir: string;
@@ -54,24 +55,9 @@ async function admin(i: number): Promise<Peer> {
   return peer;
 }
 
-/** Sends one control message as admin and returns the responses. */
-async function control(peer: Peer, commands: readonly Record<string, unknown>[]): Promise<{ command: string; error?: string }[]> {
-  await peer.client.publishAsync(CONTROL, JSON.stringify({ commands }), { qos: 1 });
-  const answer = await peer.inbox.next(5000);
-  return (JSON.parse(answer.payload) as { responses: { command: string; error?: string }[] }).responses;
-}
-
-/** Connects as the user on node i, retrying while the node has not taken the user yet (bounded: 5 s). */
-async function loginEventually(i: number, username: string, password: string): Promise<Peer> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    try {
-      return await connectPeer(url(i), { protocolVersion: 5, clientId: `${username}-on-n${i + 1}`, username, password });
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
+/** Connects as the user on node i, retrying while the node has not taken the change yet. */
+function loginEventually(i: number, username: string, password: string): Promise<Peer> {
+  return loginAs(url(i), `${username}-on-n${i + 1}`, username, password);
 }
 
 /** Cuts n2 off from Redis until it notices, runs `during`, then restores it and waits for its re-synchronisation. */
