@@ -31,14 +31,19 @@ const EMPTY = Buffer.alloc(0);
 
 export class Outbox {
   /**
-   * What is queued, in order, in [0, count): bytes shared with others, never written to here. The
-   * arrays keep their size from turn to turn (emptying them with `length = 0` would free and regrow
-   * them every turn); a flushed slot is overwritten with EMPTY so it does not hold a payload alive.
+   * What is queued, in order, `count` parts: the first in the three `first…` fields (most turns
+   * queue one packet, and an idle connection then holds no arrays), the others in the arrays at
+   * index - 1. Parts are bytes shared with others, never written to here. The arrays keep their
+   * size from turn to turn (emptying them with `length = 0` would free and regrow them every turn);
+   * a flushed slot is overwritten with EMPTY so it does not hold a payload alive.
    */
-  private parts: Buffer[] = [];
-  /** Per part: AS_IS, or the packet id (+ DUP) to write at `offsets[i]` of the part's copy. */
-  private patches: number[] = [];
-  private offsets: number[] = [];
+  private first: Buffer = EMPTY;
+  /** AS_IS, or the packet id (+ DUP) to write at `firstOffset` of the part's copy; the same per array slot. */
+  private firstPatch = AS_IS;
+  private firstOffset = 0;
+  private more: Buffer[] | undefined;
+  private morePatches: number[] | undefined;
+  private moreOffsets: number[] | undefined;
   private count = 0;
   private bytes = 0;
   private scheduled = false;
@@ -70,14 +75,25 @@ export class Outbox {
     if (count === 0) return;
     const bytes = this.bytes;
     this.bytes = 0;
-    if (count > 1 && bytes <= COALESCE_LIMIT) {
+    if (count === 1) {
+      const part = this.first;
+      const patch = this.firstPatch;
+      this.clear();
+      this.sink.writeBatch([patch === AS_IS ? part : patchedCopy(part, this.firstOffset, patch)], bytes);
+      return;
+    }
+    const more = this.more!;
+    const patches = this.morePatches!;
+    const offsets = this.moreOffsets!;
+    if (bytes <= COALESCE_LIMIT) {
       const batch = Buffer.allocUnsafe(bytes);
-      let at = 0;
-      for (let i = 0; i < count; i++) {
-        const part = this.parts[i]!;
+      this.first.copy(batch, 0);
+      if (this.firstPatch !== AS_IS) patchPacketId(batch, 0, this.firstOffset, this.firstPatch);
+      let at = this.first.length;
+      for (let i = 0; i < count - 1; i++) {
+        const part = more[i]!;
         part.copy(batch, at);
-        const patch = this.patches[i]!;
-        if (patch !== AS_IS) patchPacketId(batch, at, this.offsets[i]!, patch);
+        if (patches[i] !== AS_IS) patchPacketId(batch, at, offsets[i]!, patches[i]!);
         at += part.length;
       }
       this.clear();
@@ -85,17 +101,8 @@ export class Outbox {
       return;
     }
     const chunks: Buffer[] = new Array<Buffer>(count);
-    for (let i = 0; i < count; i++) {
-      const part = this.parts[i]!;
-      const patch = this.patches[i]!;
-      if (patch === AS_IS) chunks[i] = part;
-      else {
-        const copy = Buffer.allocUnsafe(part.length);
-        part.copy(copy);
-        patchPacketId(copy, 0, this.offsets[i]!, patch);
-        chunks[i] = copy;
-      }
-    }
+    chunks[0] = this.firstPatch === AS_IS ? this.first : patchedCopy(this.first, this.firstOffset, this.firstPatch);
+    for (let i = 0; i < count - 1; i++) chunks[i + 1] = patches[i] === AS_IS ? more[i]! : patchedCopy(more[i]!, offsets[i]!, patches[i]!);
     this.clear();
     this.sink.writeBatch(chunks, bytes);
   }
@@ -107,10 +114,17 @@ export class Outbox {
   }
 
   private add(part: Buffer, patch: number, offset: number): void {
-    const i = this.count++;
-    this.parts[i] = part;
-    this.patches[i] = patch;
-    this.offsets[i] = offset;
+    if (this.count === 0) {
+      this.first = part;
+      this.firstPatch = patch;
+      this.firstOffset = offset;
+    } else {
+      const i = this.count - 1;
+      (this.more ??= [])[i] = part;
+      (this.morePatches ??= [])[i] = patch;
+      (this.moreOffsets ??= [])[i] = offset;
+    }
+    this.count++;
     this.bytes += part.length;
     if (!this.scheduled) {
       this.scheduled = true;
@@ -124,15 +138,24 @@ export class Outbox {
 
   /** Empties the queue, keeping the arrays for the next turn unless this one was unusually large. */
   private clear(): void {
+    this.first = EMPTY;
     if (this.count > KEEP_CAPACITY) {
-      this.parts = [];
-      this.patches = [];
-      this.offsets = [];
-    } else {
-      for (let i = 0; i < this.count; i++) this.parts[i] = EMPTY;
+      this.more = undefined;
+      this.morePatches = undefined;
+      this.moreOffsets = undefined;
+    } else if (this.more !== undefined) {
+      for (let i = 0; i < this.count - 1; i++) this.more[i] = EMPTY;
     }
     this.count = 0;
   }
+}
+
+/** A copy of `template` with the packet id (and DUP) of `patch` written in. */
+function patchedCopy(template: Buffer, offset: number, patch: number): Buffer {
+  const copy = Buffer.allocUnsafe(template.length);
+  template.copy(copy);
+  patchPacketId(copy, 0, offset, patch);
+  return copy;
 }
 
 function patchPacketId(target: Buffer, start: number, offset: number, patch: number): void {
