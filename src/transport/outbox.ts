@@ -20,9 +20,9 @@ export interface ByteSink {
 /** Below this, a batch is copied into one buffer (one write); above, chunks are written as they are (writev). */
 const COALESCE_LIMIT = 64 * 1024;
 
-/** `patches` value of a part written as it is. */
+/** The patch value of a part written as it is. */
 const AS_IS = -1;
-/** Added to a packet id in `patches`: also set DUP (0x08) in the first byte. */
+/** Added to a packet id in a patch value: also set DUP (0x08) in the first byte. */
 const DUP = 0x10000;
 
 /** Above this many parts in one turn, the arrays are let go after the flush instead of kept for the next turn. */
