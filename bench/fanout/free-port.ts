@@ -5,12 +5,28 @@
 // local end of an outgoing connection. A port the OS picked with listen(0) comes from that range,
 // and between our check and the child's bind, any client connection (the suite opens thousands)
 // could take it: EADDRINUSE, seen in the suite. Here only another listener could, and each process
-// hands a port out once.
+// hands a port out once. Under scripts/run-tests.mjs (CULEX_PORT_CLAIMS set) a port is also claimed
+// for the whole run across the parallel test processes, with a file created exclusively: a test that
+// stops and restarts a broker on its port must not see another test file take it in between (seen).
+import { closeSync, openSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 
 const LOW = 20_000;
 const HIGH = 32_767;
 const handedOut = new Set<number>();
+const claims = process.env.CULEX_PORT_CLAIMS;
+
+/** True when no other process of this test run has claimed the port; claims it. */
+function claim(port: number): boolean {
+  if (claims === undefined || claims === '') return true;
+  try {
+    closeSync(openSync(join(claims, String(port)), 'wx'));
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function bindable(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -31,7 +47,7 @@ export async function findFreePort(highest = HIGH): Promise<number> {
     const port = LOW + Math.floor(Math.random() * (Math.min(highest, HIGH) - LOW + 1));
     if (handedOut.has(port)) continue;
     handedOut.add(port);
-    if (await bindable(port)) return port;
+    if (claim(port) && (await bindable(port))) return port;
   }
   throw new Error(`no free port between ${LOW} and ${Math.min(highest, HIGH)} after 200 tries`);
 }
