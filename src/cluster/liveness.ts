@@ -24,7 +24,6 @@ export class Liveness {
   /** Wills scheduled by pendingWills, by field, as written to this node's heldWills hash. */
   private readonly held = new Map<string, Buffer>();
   private ticking = false;
-  private missingBefore = new Set<string>();
   /** Nodes in the status hash at the last heartbeat, this one included. */
   nodeCount = 1;
 
@@ -67,14 +66,11 @@ export class Liveness {
       const statuses = await commands.hgetall(keys.nodes);
       const nodes = Object.keys(statuses);
       this.nodeCount = nodes.length;
-      // a node missing at two heartbeats in a row left; once may be Redis just back empty
-      const missing = new Set(this.node.table.knownNodes.filter((known) => known !== this.node.id && !nodes.includes(known)));
-      for (const known of missing) if (this.missingBefore.has(known)) this.node.forgetNode(known);
-      this.missingBefore = missing;
+      this.node.routeCheck.present(nodes);
       for (const other of nodes) {
         if (other === this.node.id) continue;
         const seq = advertisedRouteSeq(statuses[other]!);
-        if (seq !== undefined) this.node.checkRoutes(other, seq);
+        if (seq !== undefined) this.node.routeCheck.check(other, seq);
         await this.reapIfDead(other);
       }
     } catch {

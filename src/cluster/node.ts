@@ -31,6 +31,7 @@ import { RetainedSweep } from './retained-sweep.js';
 import { clusterSysTopics, nodeStatus } from './node-figures.js';
 import { RedisStore } from '../store/redis.js';
 import { LocalRoutes, RouteTable } from './route-table.js';
+import { RouteCheck } from './route-check.js';
 
 export interface ClusterNodeOptions {
   readonly url: ClusterUrl;
@@ -65,6 +66,8 @@ export class ClusterNode implements ClusterPort, RouteListener {
   readonly id: string;
   readonly stats: ClusterStats = { forwardedMessages: 0, forwardedBatches: 0, receivedMessages: 0, receivedBatches: 0, droppedWhileDown: 0, outages: 0, badFrames: 0, takeovers: 0, willsSent: 0 };
   readonly table = new RouteTable();
+  /** Heartbeat checks of the other nodes' routes (liveness.ts calls it). */
+  readonly routeCheck: RouteCheck;
   readonly link: RedisLink;
   private readonly local = new LocalRoutes();
   private readonly forwarder: Forwarder;
@@ -78,8 +81,6 @@ export class ClusterNode implements ClusterPort, RouteListener {
   readonly liveness: Liveness;
   private readonly dataChannel: string;
   private ownSeq = 0;
-  /** Per other node, the route sequence its status showed at the previous heartbeat (checkRoutes). */
-  private readonly advertisedSeqs = new Map<string, number>();
   private announceScheduled = false;
   private everReady = false;
   private resyncing = false;
@@ -100,6 +101,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
     });
     this.liveness = new Liveness(this, options.heartbeatMs ?? 2000);
     this.forwarder = new Forwarder(this.table, this.id, broker.router, this.link, this.stats);
+    this.routeCheck = new RouteCheck(this.table, this.link, this.id);
     this.clients = new ClientRegistry(this.link, this.id, (channel, data) => this.forwarder.send(channel, data));
     this.window = new HandOverWindow(this, options.heartbeatMs ?? 2000);
     this.moves = new SessionMoves(this, options.heartbeatMs ?? 2000);
@@ -281,7 +283,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
       this.table.replaceNode(node, list(change.added), seq);
       return;
     }
-    if (!this.table.applyUpdate(node, seq, list(change.added), list(change.removed))) void this.readNodeRoutes(node);
+    if (!this.table.applyUpdate(node, seq, list(change.added), list(change.removed))) void this.routeCheck.read(node);
   }
 
   badFrame(why: string): void {
@@ -333,40 +335,6 @@ export class ClusterNode implements ClusterPort, RouteListener {
   /** The sequence number of this node's last route change; in its status, so others can check theirs. */
   get routeSeq(): number {
     return this.ownSeq;
-  }
-
-  /**
-   * Each heartbeat, per other node, with the route sequence its status shows: its routes are read
-   * again in full when this node has not seen that change (an update or a reset published while this
-   * node's subscriber connection was away, e.g. just after Redis came back), or when the status
-   * shows an older sequence than this node's at two heartbeats in a row (the node restarted and its
-   * reset was missed). Without it such a node stayed unreachable until its next route change.
-   */
-  checkRoutes(node: string, advertised: number): void {
-    const seen = this.table.seqOf(node);
-    const previous = this.advertisedSeqs.get(node);
-    this.advertisedSeqs.set(node, advertised);
-    if (advertised > seen || (advertised < seen && previous === advertised)) void this.readNodeRoutes(node);
-  }
-
-  /** A node left the status hash: nothing to compare with any more. */
-  forgetNode(node: string): void {
-    this.advertisedSeqs.delete(node);
-    this.table.removeNode(node);
-  }
-
-  /** Reads one node's routes in full (after a missed update). */
-  private async readNodeRoutes(node: string): Promise<void> {
-    try {
-      const entries = await this.link.commands.hgetall(keys.routes(node));
-      // no sequence: the node has not written its routes back yet (Redis came back empty); its reset will
-      if (entries[SEQ_FIELD] === undefined) return;
-      const seq = Number(entries[SEQ_FIELD]);
-      delete entries[SEQ_FIELD];
-      this.table.replaceNode(node, Object.keys(entries), seq);
-    } catch {
-      // Redis is away: the resync when it returns reads everything
-    }
   }
 
   // ---- client identity, wills, sessions (client-registry.ts) ---------------------------------------------------
@@ -463,9 +431,9 @@ export class ClusterNode implements ClusterPort, RouteListener {
     await this.liveness.rewriteHeldWills();
 
     // nodes missing from the status hash are not dropped here: after Redis came back empty the others
-    // may not have written theirs yet; the heartbeat drops a node missing at two in a row (liveness.ts)
+    // may not have written theirs yet; the heartbeat drops a node missing at two in a row (route-check.ts)
     const status = await commands.hgetall(keys.nodes);
-    for (const node of Object.keys(status)) if (node !== this.id) await this.readNodeRoutes(node);
+    for (const node of Object.keys(status)) if (node !== this.id) await this.routeCheck.read(node);
 
     await this.retained.load();
     await this.dynsec.load();
