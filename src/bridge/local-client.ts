@@ -10,7 +10,7 @@ import type { ClientLink } from '../broker/link.js';
 import { NEVER_EXPIRES } from '../broker/session.js';
 import { PacketParser } from '../protocol/parser.js';
 import type { Packet, ProtocolVersion, PublishPacket, SubscriptionRequest } from '../protocol/packets.js';
-import { PUBLISH_DUP_FLAG, type EncodedPublish } from '../protocol/writer.js';
+import { patchEncodingCopy, type EncodedPublish } from '../protocol/writer.js';
 
 /** The local side speaks MQTT 5 to the broker: No Local, Retain As Published and properties come through whole. */
 const LOCAL_VERSION: ProtocolVersion = 5;
@@ -45,8 +45,7 @@ class InternalLink implements ClientLink {
     let bytes = encoded.bytes;
     if (encoded.packetIdOffset >= 0) {
       bytes = Buffer.from(encoded.bytes);
-      bytes.writeUInt16BE(packetId, encoded.packetIdOffset);
-      if (dup) bytes[0]! |= PUBLISH_DUP_FLAG;
+      patchEncodingCopy(bytes, 0, encoded.packetIdOffset, packetId, dup);
     }
     this.parser.push(bytes, (packet) => {
       if (packet.type === 'publish') this.deliver(packet);

@@ -74,6 +74,15 @@ export interface EncodedPublish {
 export const PUBLISH_DUP_FLAG = 0x08;
 
 /**
+ * Writes one subscriber's Packet Identifier (and DUP) into a copy of a shared encoding that starts
+ * at `start` of `target`: the copy a socket or the bridge's local client gets of encodePublish's bytes.
+ */
+export function patchEncodingCopy(target: Buffer, start: number, packetIdOffset: number, packetId: number, dup: boolean): void {
+  target.writeUInt16BE(packetId, start + packetIdOffset);
+  if (dup) target[start]! |= PUBLISH_DUP_FLAG;
+}
+
+/**
  * Hot path: encodes a PUBLISH once so that many subscribers can share it; for QoS > 0 the caller copies
  * `bytes` and patches the Packet Identifier at packetIdOffset (and DUP, PUBLISH_DUP_FLAG in byte 0).
  * A missing packetId is written as 0 for the caller to patch.
