@@ -111,6 +111,9 @@ function checkFirstByte(byte0: number, version: ProtocolVersion): ProtocolError 
   return undefined;
 }
 
+/** What onPacket returns to end a push after this packet, keeping the rest of the chunk (PacketParser.rest). */
+export const PAUSE = 2;
+
 // Results of readFixedHeader.
 const NEED_MORE = 0;
 const COMPLETE = 1;
@@ -125,6 +128,8 @@ export class PacketParser implements DecodeContext {
   readonly maxPublishSize: number;
   readonly side: ParserSide;
 
+  /** After a push that onPacket paused: the bytes of the chunk not parsed yet, else undefined. */
+  rest: Buffer | undefined = undefined;
   private failure: ProtocolError | undefined = undefined;
   private stopped = false;
   private readonly reader = new PacketReader();
@@ -154,11 +159,14 @@ export class PacketParser implements DecodeContext {
   /**
    * Feeds bytes; calls onPacket synchronously for each complete packet, in order. If onPacket returns
    * false, parsing stops, the rest of the bytes are discarded, and later pushes are ignored (the
-   * connection is closing). Returns the ProtocolError that stopped parsing, else undefined. After an
-   * error the parser stays failed: every later push returns the same error. Never throws, whatever the
-   * bytes (an exception thrown by onPacket itself propagates to the caller).
+   * connection is closing). If it returns PAUSE, this push ends after that packet and the bytes not
+   * parsed yet are left in `rest` (a view of the chunk, not a copy) for the caller to push later.
+   * Returns the ProtocolError that stopped parsing, else undefined. After an error the parser stays
+   * failed: every later push returns the same error. Never throws, whatever the bytes (an exception
+   * thrown by onPacket itself propagates to the caller).
    */
-  push(chunk: Buffer, onPacket: (packet: Packet) => boolean | void): ProtocolError | undefined {
+  push(chunk: Buffer, onPacket: (packet: Packet) => boolean | typeof PAUSE | void): ProtocolError | undefined {
+    this.rest = undefined;
     if (this.failure !== undefined) return this.failure;
     if (this.stopped) return undefined;
     let pos = 0;
@@ -191,7 +199,9 @@ export class PacketParser implements DecodeContext {
       this.pending = undefined;
       const decoded = this.decode(packet, 0, this.pendingBodyStart, packet.length);
       if (decoded === undefined) return this.failure;
-      if (onPacket(decoded) === false) return this.stop();
+      const next = onPacket(decoded);
+      if (next === false) return this.stop();
+      if (next === PAUSE) return this.pauseAt(chunk, pos);
     }
 
     // 3. Whole packets in this chunk are decoded in place.
@@ -215,8 +225,15 @@ export class PacketParser implements DecodeContext {
       const decoded = this.decode(chunk, pos, pos + this.headerLength, packetEnd);
       if (decoded === undefined) return this.failure;
       pos = packetEnd;
-      if (onPacket(decoded) === false) return this.stop();
+      const next = onPacket(decoded);
+      if (next === false) return this.stop();
+      if (next === PAUSE) return this.pauseAt(chunk, pos);
     }
+    return undefined;
+  }
+
+  private pauseAt(chunk: Buffer, pos: number): undefined {
+    if (pos < chunk.length) this.rest = chunk.subarray(pos);
     return undefined;
   }
 

@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { Broker } from '../broker/broker.js';
 import type { Channel } from '../broker/channel.js';
 import type { ClientLink } from '../broker/link.js';
-import { PacketParser, publishSizeBound } from '../protocol/parser.js';
+import { PAUSE, PacketParser, publishSizeBound } from '../protocol/parser.js';
 import type { Packet, ProtocolVersion } from '../protocol/packets.js';
 import { encodePacket, SHORT_ACK_PACKET_ID_OFFSET, shortAckTemplate, type EncodedPublish } from '../protocol/writer.js';
 import { Outbox, type ByteSink } from './outbox.js';
@@ -36,12 +36,19 @@ export class SocketConnection implements ClientLink, ByteSink, ReadThrottled {
   private closed = false;
   /** Bytes this connection may still read in the turn numbered budgetTurn before it yields the event loop to the others. */
   private readBudget = readTurns.budget;
+  /** Packets it may still handle in that turn (see read-turns.ts). */
+  private packetBudget = readTurns.packets;
   private budgetTurn = -1;
   /** Paused because it spent its read budget (see read-turns.ts). */
   private throttled = false;
   /** Paused because the channel holds packets back behind a pending check. */
   private held = false;
-  private readonly onPacket = (packet: Packet): boolean => this.channel.handlePacket(packet);
+  /** Bytes read and not parsed yet, beyond this turn's packet budget: parsed first on the next turn. */
+  private unparsed: Buffer | undefined;
+  private readonly onPacket = (packet: Packet): boolean | typeof PAUSE => {
+    if (!this.channel.handlePacket(packet)) return false;
+    return --this.packetBudget > 0 || PAUSE;
+  };
 
   constructor(
     private readonly socket: Duplex,
@@ -67,6 +74,7 @@ export class SocketConnection implements ClientLink, ByteSink, ReadThrottled {
     });
     socket.on('close', () => {
       this.closed = true;
+      this.unparsed = undefined;
       this.outbox.discard();
       this.channel.handleClose();
     });
@@ -130,11 +138,16 @@ export class SocketConnection implements ClientLink, ByteSink, ReadThrottled {
     if (!this.closed && !this.throttled) this.socket.resume();
   }
 
-  /** A new event-loop turn: a fresh read budget, and reading again unless the channel holds it. */
+  /** A new event-loop turn: fresh budgets, what was left unparsed, then reading again unless the channel holds it. */
   readTurn(): void {
     this.throttled = false;
-    this.readBudget = readTurns.budget;
-    if (!this.closed && !this.held) this.socket.resume();
+    this.startTurn(readTurns.currentTurn());
+    const rest = this.unparsed;
+    if (rest !== undefined && !this.closed) {
+      this.unparsed = undefined;
+      this.parse(rest);
+    }
+    if (!this.closed && !this.held && !this.throttled) this.socket.resume();
   }
 
   setMaxIncomingPacketSize(bytes: number): void {
@@ -144,14 +157,28 @@ export class SocketConnection implements ClientLink, ByteSink, ReadThrottled {
   private onData(chunk: Buffer): void {
     this.broker.stats.bytesReceived += chunk.length;
     const turn = readTurns.currentTurn();
-    if (turn !== this.budgetTurn) {
-      this.budgetTurn = turn;
-      this.readBudget = readTurns.budget;
-    }
-    const error = this.parser.push(chunk, this.onPacket);
-    if (error !== undefined) this.channel.handleProtocolError(error);
+    if (turn !== this.budgetTurn) this.startTurn(turn);
     this.readBudget -= chunk.length;
-    if (this.readBudget <= 0 && !this.throttled && !this.closed) {
+    // a chunk read while the rest of an earlier one waits (the socket was paused after this read began)
+    this.parse(this.unparsed === undefined ? chunk : Buffer.concat([this.unparsed, chunk]));
+  }
+
+  private startTurn(turn: number): void {
+    this.budgetTurn = turn;
+    this.readBudget = readTurns.budget;
+    this.packetBudget = readTurns.packets;
+  }
+
+  /** Parses until the packet budget is spent; past either budget, yields the event loop until the next turn. */
+  private parse(bytes: Buffer): void {
+    this.unparsed = undefined;
+    const error = this.parser.push(bytes, this.onPacket);
+    if (error !== undefined) {
+      this.channel.handleProtocolError(error);
+      return;
+    }
+    this.unparsed = this.parser.rest;
+    if ((this.readBudget <= 0 || this.packetBudget <= 0) && !this.throttled && !this.closed) {
       this.throttled = true;
       this.socket.pause();
       readTurns.defer(this);

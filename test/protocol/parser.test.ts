@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PacketParser } from '../../src/protocol/parser.js';
+import { PAUSE, PacketParser } from '../../src/protocol/parser.js';
 import { encodePacket, encodePublish } from '../../src/protocol/writer.js';
 import { ReasonCode } from '../../src/protocol/reason-codes.js';
 import type { Packet, PublishPacket } from '../../src/protocol/packets.js';
@@ -188,4 +188,29 @@ test('push never throws on empty chunks and reports bufferedBytes for a split fi
   assert.equal(parser.push(Buffer.alloc(0), () => undefined), undefined);
   assert.equal(parser.push(bytes(0x30, 0x80), () => undefined), undefined);
   assert.equal(parser.bufferedBytes, 2);
+});
+
+test('PAUSE from onPacket ends the push after that packet and leaves the unparsed bytes in rest, a view of the chunk; pushing rest goes on where it stopped', () => {
+  const publishes: PublishPacket[] = [0, 1, 2, 3].map((i) => ({ type: 'publish', topic: `t/${i}`, payload: Buffer.from([i]), qos: 0, retain: false, dup: false }));
+  const bytes4 = Buffer.concat(publishes.map((p) => encodePacket(p, 4)));
+  // the chunk ends in the middle of the fourth packet
+  const chunk = bytes4.subarray(0, bytes4.length - 2);
+  const parser = new PacketParser();
+  const seen: string[] = [];
+  let budget = 2;
+  const onPacket = (p: Packet): boolean | typeof PAUSE => {
+    seen.push((p as PublishPacket).topic);
+    return --budget > 0 || PAUSE;
+  };
+  assert.equal(parser.push(chunk, onPacket), undefined);
+  assert.deepEqual(seen, ['t/0', 't/1']);
+  const rest = parser.rest!;
+  assert.equal(rest.buffer, chunk.buffer, 'rest is a view of the chunk, not a copy');
+  assert.equal(rest.length, chunk.length - encodePacket(publishes[0]!, 4).length - encodePacket(publishes[1]!, 4).length);
+  budget = 10;
+  assert.equal(parser.push(rest, onPacket), undefined);
+  assert.equal(parser.rest, undefined, 'nothing left when the push was not paused');
+  assert.deepEqual(seen, ['t/0', 't/1', 't/2']);
+  assert.equal(parser.push(bytes4.subarray(bytes4.length - 2), onPacket), undefined);
+  assert.deepEqual(seen, ['t/0', 't/1', 't/2', 't/3']);
 });

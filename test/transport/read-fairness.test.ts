@@ -76,3 +76,36 @@ test('the read budget is per turn: a publisher that sends a little in each of ma
     await broker.close();
   }
 });
+
+test('the packet budget: 2,000 small PUBLISH packets in one write (under the byte budget) yield the event loop, and the rest of the chunk is parsed on the next turn, whole and in order [MQTT-4.6.0-6]', { timeout: 60_000 }, async () => {
+  const broker = await startBroker({ maxQueuedMessages: 0 });
+  try {
+    const subscriber = await RawClient.connected(broker.port, { clientId: 'small-burst-subscriber' });
+    subscriber.send({ type: 'subscribe', packetId: 1, subscriptions: [{ filter: 'small/#', qos: 0, noLocal: false, retainAsPublished: false, retainHandling: 0 }] });
+    await subscriber.expect('suback');
+    const publisher = await RawClient.connected(broker.port, { clientId: 'small-burst-publisher' });
+    const count = 2000; // about 50 KB: one or two socket chunks, but eight times the 256-packet budget
+    assert.ok(count > readTurns.packets * 4);
+    const packets: Buffer[] = [];
+    for (let i = 0; i < count; i++) {
+      const payload = Buffer.alloc(4);
+      payload.writeUInt32BE(i, 0);
+      packets.push(encodePacket({ type: 'publish', topic: `small/${i % 3}`, payload, qos: 0, retain: false, dup: false }, 4));
+    }
+    packets.push(encodePacket({ type: 'pingreq' }, 4)); // the chunk's last packet is answered too
+    const yieldsBefore = readTurns.yields;
+    publisher.sendBytes(Buffer.concat(packets));
+    // QoS 0 from one publisher to one subscriber keeps its order [MQTT-4.6.0-6]
+    for (let i = 0; i < count; i++) {
+      const publish = await subscriber.expect('publish', 20_000);
+      assert.equal(publish.payload.readUInt32BE(0), i, `message ${i} out of order or missing`);
+    }
+    await publisher.expect('pingresp', 10_000);
+    assert.ok(await subscriber.nothingWithin(200), 'no duplicate after the last message');
+    assert.ok(readTurns.yields > yieldsBefore, 'the burst made its connection yield at least once');
+    publisher.destroy();
+    subscriber.destroy();
+  } finally {
+    await broker.close();
+  }
+});
