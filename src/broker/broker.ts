@@ -67,7 +67,7 @@ export class Broker {
   /** When the broker was created (epoch ms), for $SYS/broker/uptime. */
   readonly startedAt = Date.now();
   readonly router: Router;
-  readonly retained = new RetainedMessages();
+  readonly retained = new RetainedMessages((message) => this.persistence?.retainedExpired(message));
   /** Every session, connected or not, by client id. */
   readonly sessions = new Map<string, Session>();
   /** The connected channel of each client id. */
@@ -334,6 +334,7 @@ export class Broker {
     for (const channel of [...this.connections]) channel.disconnect(ReasonCode.ServerShuttingDown);
     this.expiryTimers.clear();
     this.willTimers.clear();
+    this.retained.stop();
     if (this.cluster !== undefined) await this.cluster.close();
     await this.options.store.close();
   }

@@ -123,6 +123,11 @@ export class Persistence implements SessionJournal {
     else this.store.retainedSet(storedMessage(message));
   }
 
+  /** A retained message expired and left memory: the store forgets it too [MQTT-3.3.2-5]. */
+  retainedExpired(message: Message): void {
+    if (!message.topic.startsWith('$SYS/')) this.store.retainedDelete(message.topic);
+  }
+
   /** A client connected to the session: it is recorded while its expiry interval is not 0. */
   sessionConnected(session: Session): void {
     if (session.expiryInterval === 0) {
