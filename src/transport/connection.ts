@@ -26,6 +26,10 @@ export interface ConnectionOptions {
   readonly certificateIdentity?: string | null;
 }
 
+/** Budgets left when a quarter of them is spent (read-turns.ts markBusy). */
+const BUSY_BYTES = (readTurns.budget * 3) / 4;
+const BUSY_PACKETS = (readTurns.packets * 3) / 4;
+
 export class SocketConnection implements ClientLink, ByteSink, ReadThrottled {
   readonly remoteAddress: string;
   readonly localPort: number;
@@ -141,7 +145,7 @@ export class SocketConnection implements ClientLink, ByteSink, ReadThrottled {
   /** A new event-loop turn: fresh budgets, what was left unparsed, then reading again unless the channel holds it. */
   readTurn(): void {
     this.throttled = false;
-    this.startTurn(readTurns.currentTurn());
+    this.startTurn(readTurns.currentTurn);
     const rest = this.unparsed;
     if (rest !== undefined && !this.closed) {
       this.unparsed = undefined;
@@ -156,7 +160,7 @@ export class SocketConnection implements ClientLink, ByteSink, ReadThrottled {
 
   private onData(chunk: Buffer): void {
     this.broker.stats.bytesReceived += chunk.length;
-    const turn = readTurns.currentTurn();
+    const turn = readTurns.currentTurn;
     if (turn !== this.budgetTurn) this.startTurn(turn);
     this.readBudget -= chunk.length;
     // a chunk read while the rest of an earlier one waits (the socket was paused after this read began)
@@ -178,6 +182,7 @@ export class SocketConnection implements ClientLink, ByteSink, ReadThrottled {
       return;
     }
     this.unparsed = this.parser.rest;
+    if (this.readBudget <= BUSY_BYTES || this.packetBudget <= BUSY_PACKETS) readTurns.markBusy();
     if ((this.readBudget <= 0 || this.packetBudget <= 0) && !this.throttled && !this.closed) {
       this.throttled = true;
       this.socket.pause();

@@ -20,7 +20,7 @@ class ReadTurns {
   readonly packets = 256;
   /** How many times a connection yielded, for tests and the curious. */
   yields = 0;
-  /** Counts event-loop turns in which something was read; a connection's budget is per turn. */
+  /** Counts event-loop turns (those that had to be told apart, below); a connection's budget is per turn. */
   private turn = 0;
   private turnEndScheduled = false;
   private readonly endTurn = (): void => {
@@ -36,17 +36,23 @@ class ReadTurns {
     for (let i = 0; i < waiting.length; i++) waiting[i]!.readTurn();
   };
 
+  /** The number of the current turn, as far as budgets are concerned (see markBusy). */
+  get currentTurn(): number {
+    return this.turn;
+  }
+
   /**
-   * The number of the turn a read happens in. The first read of a turn arranges for the number to
-   * move on when the turn ends (setImmediate), so a connection that reads a little in each of many
-   * turns starts every turn with its whole budget.
+   * A connection has spent a quarter of a budget: the turn number moves on when this turn ends
+   * (setImmediate), so it starts the next turn with its whole budget. Only then: a setImmediate in
+   * every turn that read anything cost each lone PUBACK a second trip through the check phase,
+   * while a connection that reads a little in each of many turns still never yields, since the
+   * number moves on before a quarter becomes the whole.
    */
-  currentTurn(): number {
+  markBusy(): void {
     if (!this.turnEndScheduled) {
       this.turnEndScheduled = true;
       setImmediate(this.endTurn);
     }
-    return this.turn;
   }
 
   defer(connection: ReadThrottled): void {
