@@ -1,13 +1,14 @@
 // This node's part of the cluster's client registry: which client ids it holds (culex:clients, a
-// compare-and-set so another node's connection with the same id is taken over [MQTT-3.1.4-3]), the
-// set of its sessions, and the wills of its connected clients with who sent them, kept in Redis for
-// the node that cleans up should this one die (liveness.ts).
+// compare-and-set so another node's connection with the same id is taken over [MQTT-3.1.4-3], with
+// this run of the node beside it in {culex:clients}:runs), the set of its sessions, and the wills of
+// its connected clients with who sent them, kept in Redis for the node that cleans up should this
+// one die (liveness.ts).
 
 import type { ClientIdentity } from '../auth/port.js';
 import { NEVER_EXPIRES } from '../broker/session.js';
 import type { Will } from '../protocol/packets.js';
 import { encodeTakeoverFrame, encodeWill, withWillOwner, type WillOwner } from './frame.js';
-import { CLAIM_CLIENT, RELEASE_CLIENT, clusterKeys as keys } from './keys.js';
+import { CLAIM_CLIENT, CLAIM_FREE_CLIENT, RELEASE_CLIENT, clusterKeys as keys } from './keys.js';
 import type { RedisLink } from './redis-link.js';
 
 const failed = (): void => undefined;
@@ -21,6 +22,8 @@ export class ClientRegistry {
   constructor(
     private readonly link: RedisLink,
     private readonly id: string,
+    /** This run of the node (node.ts): recorded with each client id it claims. */
+    private readonly run: string,
     /** Sends a frame on another node's data channel. */
     private readonly send: (channel: string, data: Buffer) => void,
   ) {}
@@ -36,7 +39,7 @@ export class ClientRegistry {
     }
     if (!this.link.isUp) return; // re-registered by the resync
     const commands = this.link.commands;
-    (commands.eval(CLAIM_CLIENT, 1, keys.clients, clientId, this.id) as Promise<unknown>).then((previous) => {
+    (commands.eval(CLAIM_CLIENT, 2, keys.clients, keys.clientRuns, clientId, this.id, this.run) as Promise<unknown>).then((previous) => {
       // [MQTT-3.1.4-3] the id is connected on another node: that connection is closed there (0x8E)
       if (typeof previous === 'string' && previous !== this.id) this.send(keys.data(previous), encodeTakeoverFrame(clientId, clean));
     }, failed);
@@ -65,7 +68,7 @@ export class ClientRegistry {
     if (!this.link.isUp) return;
     const commands = this.link.commands;
     commands.srem(keys.sessions(this.id), clientId).catch(failed);
-    (commands.eval(RELEASE_CLIENT, 1, keys.clients, clientId, this.id) as Promise<unknown>).catch(failed);
+    (commands.eval(RELEASE_CLIENT, 2, keys.clients, keys.clientRuns, clientId, this.id) as Promise<unknown>).catch(failed);
   }
 
   /**
@@ -76,7 +79,7 @@ export class ClientRegistry {
     const commands = this.link.commands;
     await commands.del(keys.sessions(this.id), keys.wills(this.id));
     for (const clientId of clientIds) {
-      await commands.hsetnx(keys.clients, clientId, this.id);
+      await commands.eval(CLAIM_FREE_CLIENT, 2, keys.clients, keys.clientRuns, clientId, this.id, this.run);
       await commands.sadd(keys.sessions(this.id), clientId);
     }
     for (const [clientId, will] of this.wills) await commands.hset(keys.wills(this.id), clientId, will);

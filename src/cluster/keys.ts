@@ -6,6 +6,14 @@ export const clusterKeys = {
   nodes: 'culex:nodes',
   /** HASH client id → node id holding its connection or session. */
   clients: 'culex:clients',
+  /**
+   * HASH client id → run (a token each node picks at start) of the node that last claimed it, so a
+   * client that came back through a restarted node with the same id is told from one that never came
+   * back (liveness.ts, held wills). Beside `clients` rather than in its values, which nodes of an
+   * earlier version read as node ids; its hash tag is that key's whole name, so both sit in one slot
+   * and change together in one script.
+   */
+  clientRuns: '{culex:clients}:runs',
   /** HASH topic → message frame: the retained messages of the cluster. */
   retained: 'culex:retained',
   /**
@@ -29,9 +37,10 @@ export const clusterKeys = {
   /** HASH client id → will (delay + frame) of the node's connected clients. */
   wills: (node: string): string => `culex:{node:${node}}:wills`,
   /**
-   * HASH "dead-node NUL client id" → due time (8 bytes, epoch ms) + will: the wills of dead nodes'
-   * clients this node has scheduled (their will delay not over), for the node that cleans up after
-   * it should it die too before sending them.
+   * HASH "dead-node NUL client id NUL run" → due time (8 bytes, epoch ms) + will: the wills of dead
+   * nodes' clients this node has scheduled (their will delay not over), for the node that cleans up
+   * after it should it die too before sending them. The run is the client's in clientRuns at the
+   * clean-up (empty if none); a field without it was written by an earlier version.
    */
   heldWills: (node: string): string => `culex:{node:${node}}:held-wills`,
   /** SET of client ids whose session lives on the node. */
@@ -52,11 +61,19 @@ export const clusterKeys = {
 /** "#seq" is no valid topic filter ('#' must be a whole level), so it cannot clash with an entry. */
 export const SEQ_FIELD = '#seq';
 
-/** Compare-and-set of the client registry: returns the node that held the id before. */
-export const CLAIM_CLIENT = "local old = redis.call('HGET', KEYS[1], ARGV[1]); redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]); return old";
-/** Frees a client id only if the given node still holds it. */
-export const RELEASE_CLIENT = "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0";
+/**
+ * Compare-and-set of the client registry (KEYS clients, clientRuns; ARGV client id, node, run):
+ * records the node and its run, returns the node that held the id before.
+ */
+export const CLAIM_CLIENT = "local old = redis.call('HGET', KEYS[1], ARGV[1]); redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]); redis.call('HSET', KEYS[2], ARGV[1], ARGV[3]); return old";
+/** Claims a client id (with its run) only if no node holds it (KEYS and ARGV as CLAIM_CLIENT). */
+export const CLAIM_FREE_CLIENT = "if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then redis.call('HSET', KEYS[2], ARGV[1], ARGV[3]) return 1 end return 0";
+/** Frees a client id, and its run, only if the given node still holds it (KEYS clients, clientRuns; ARGV client id, node). */
+export const RELEASE_CLIENT = "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[2], ARGV[1]) return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0";
 /** Deletes a lock (or lease) only if the given owner still holds it. */
 export const RELEASE_LOCK = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
-/** Moves a client id from a dead node to the adopting one, only if the dead node still holds it. */
+/**
+ * Moves a client id from a dead node to the adopting one, only if the dead node still holds it. Its
+ * run stays the dead node's: an adoption is not the client coming back.
+ */
 export const ADOPT_CLIENT = "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) return 1 end return 0";

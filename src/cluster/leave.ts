@@ -24,7 +24,7 @@ export async function leaveCluster(node: ClusterNode): Promise<void> {
   // wills of dead nodes' clients this node was holding (will delay not over) are not its clients':
   // another node takes them over as from a dead node
   if (!handOver && node.liveness.heldWillCount === 0) {
-    const release = [...broker.sessions.keys()].map((clientId) => commands.eval(RELEASE_CLIENT, 1, keys.clients, clientId, id) as Promise<unknown>);
+    const release = [...broker.sessions.keys()].map((clientId) => commands.eval(RELEASE_CLIENT, 2, keys.clients, keys.clientRuns, clientId, id) as Promise<unknown>);
     await Promise.allSettled([
       ...release,
       commands.del(keys.routes(id), keys.alive(id), keys.wills(id), keys.sessions(id)),

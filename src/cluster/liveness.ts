@@ -1,7 +1,7 @@
 // Heartbeats and dead nodes. Each node refreshes a key with a TTL of three heartbeats and its status
 // entry; each heartbeat it also looks for nodes whose key expired. The first node to take that
 // node's reaper lock (SET NX with a TTL) cleans up after it: it sends the wills of the dead node's
-// clients (after their will delay, unless the client reconnected elsewhere meanwhile
+// clients (after their will delay, unless the client reconnected meanwhile through any node
 // [MQTT-3.1.3-9]), frees their client ids, and takes the node's routes out of the table. A node
 // that stops with persistent sessions to hand over says so (leave.ts): that clean-up runs at once.
 // The clean-up ends by releasing the lock. A node joining takes its own id's lock until it is alive
@@ -108,25 +108,29 @@ export class Liveness {
   }
 
   /**
-   * Schedules a dead node's client's will (field "dead-node NUL client id", value due time + will)
-   * for its due time; false when the value is damaged. Once sent or found unneeded it leaves Redis.
+   * Schedules a dead node's client's will (field "dead-node NUL client id NUL run", value due time +
+   * will) for its due time; false when the field or value is damaged. Once sent or found unneeded it
+   * leaves Redis.
    */
   private holdWill(field: string, held: Buffer): boolean {
     const node = this.node;
     const commands = node.link.commands;
-    const at = field.indexOf('\u0000');
+    // a field of an earlier version has no run: only the holder tells whether the client came back
+    const [dead, clientId, run, ...rest] = field.split('\u0000');
     const will = held.length > 8 ? decodeWill(held.subarray(8)) : undefined;
-    if (at < 0 || will === undefined) return false;
-    const dead = field.slice(0, at);
-    const clientId = field.slice(at + 1);
+    if (dead === undefined || clientId === undefined || rest.length > 0 || will === undefined) return false;
     const own = dead === node.id;
     this.held.set(field, held);
     this.pendingWills.schedule(field, Math.max(0, held.readDoubleBE(0) - Date.now()), () => {
       void (async () => {
-        // the client came back in time (on another node, or here to its adopted session): no will [MQTT-3.1.3-9]
+        // the client came back in time: no will [MQTT-3.1.3-9]. On another node, or here (connected
+        // now); or through any node since the clean-up, the dead node's id restarted included, whose
+        // claim left another run beside the id (the registry records node ids, the same across runs).
+        // The holder is read first: a claim in between shows in the run read after it.
         const holder = await commands.hget(keys.clients, clientId);
         if ((holder !== dead && holder !== node.id) || node.broker.channels.has(clientId)) return;
-        if (!own || !node.broker.sessions.has(clientId)) await commands.eval(RELEASE_CLIENT, 1, keys.clients, clientId, dead);
+        if (run !== undefined && ((await commands.hget(keys.clientRuns, clientId)) ?? '') !== run) return;
+        if (!own || !node.broker.sessions.has(clientId)) await commands.eval(RELEASE_CLIENT, 2, keys.clients, keys.clientRuns, clientId, dead);
         node.publishOrphanWill(will.message, will.owner);
       })()
         .catch(() => undefined)
@@ -194,20 +198,24 @@ export class Liveness {
     if (own && sessions.length === 0 && Object.keys(wills).length === 0 && Object.keys(inherited).length === 0) return;
     const now = Date.now();
     const taken = new Map<string, Buffer>(Object.entries(inherited));
-    for (const [clientId, stored] of Object.entries(wills)) {
+    const clientIds = Object.keys(wills);
+    // the run each client id was claimed with, as the dead node left it: a client that comes back changes it
+    const runs = clientIds.length > 0 ? await commands.hmget(keys.clientRuns, ...clientIds) : [];
+    clientIds.forEach((clientId, i) => {
+      const stored = wills[clientId]!;
       const will = decodeWill(stored);
-      if (will === undefined) continue; // damaged: not passed on
+      if (will === undefined) return; // damaged: not passed on
       const due = Buffer.allocUnsafe(8);
       due.writeDoubleBE(now + will.delay * 1000, 0);
-      taken.set(`${dead}\u0000${clientId}`, Buffer.concat([due, stored]));
-    }
+      taken.set(`${dead}\u0000${clientId}\u0000${runs[i] ?? ''}`, Buffer.concat([due, stored]));
+    });
     // held in Redis under this node until sent: should it die meanwhile, its own reaper sends them
     if (taken.size > 0) await commands.hset(keys.heldWills(node.id), ...[...taken].flat());
     let scheduled = 0;
     for (const [field, held] of taken) if (this.holdWill(field, held)) scheduled++;
     // persistent sessions kept in Redis live on here until their clients come back
     const adopted = await node.adoptSessions(dead, sessions);
-    for (const clientId of sessions) if (wills[clientId] === undefined && !(own && node.broker.sessions.has(clientId))) await commands.eval(RELEASE_CLIENT, 1, keys.clients, clientId, dead);
+    for (const clientId of sessions) if (wills[clientId] === undefined && !(own && node.broker.sessions.has(clientId))) await commands.eval(RELEASE_CLIENT, 2, keys.clients, keys.clientRuns, clientId, dead);
     if (own) {
       await commands.del(keys.wills(dead)); // the session set is rewritten by the join
       node.logger.log('notice', `Cluster: node ${node.id} found its previous run not cleaned up after; it adopted ${adopted} of its persistent sessions and handles the wills of its clients (${scheduled}).`);

@@ -6,6 +6,7 @@
 // outage or loss. Heartbeats and dead-node clean-up are in liveness.ts, a graceful stop in leave.ts;
 // see docs/CLUSTER.md for the design.
 
+import { randomBytes } from 'node:crypto';
 import type { ClientIdentity } from '../auth/port.js';
 import type { Broker } from '../broker/broker.js';
 import type { ClusterPort, LeaseHolder } from '../broker/cluster-port.js';
@@ -64,6 +65,11 @@ const PLAIN_ONLY: RouteScope = { plain: true, sharedAllowed: () => false };
 
 export class ClusterNode implements ClusterPort, RouteListener {
   readonly id: string;
+  /**
+   * This run of the node, new at each start: the client registry records it with each client id, so
+   * a client that came back through this node restarted is told from one left by its previous run.
+   */
+  readonly run = randomBytes(8).toString('hex');
   readonly stats: ClusterStats = { forwardedMessages: 0, forwardedBatches: 0, receivedMessages: 0, receivedBatches: 0, droppedWhileDown: 0, outages: 0, badFrames: 0, takeovers: 0, willsSent: 0 };
   readonly table = new RouteTable();
   /** Heartbeat checks of the other nodes' routes (liveness.ts calls it). */
@@ -102,7 +108,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
     this.liveness = new Liveness(this, options.heartbeatMs ?? 2000);
     this.forwarder = new Forwarder(this.table, this.id, broker.router, this.link, this.stats);
     this.routeCheck = new RouteCheck(this.table, this.link, this.id);
-    this.clients = new ClientRegistry(this.link, this.id, (channel, data) => this.forwarder.send(channel, data));
+    this.clients = new ClientRegistry(this.link, this.id, this.run, (channel, data) => this.forwarder.send(channel, data));
     this.window = new HandOverWindow(this, options.heartbeatMs ?? 2000);
     this.moves = new SessionMoves(this, options.heartbeatMs ?? 2000);
     this.retained = new RetainedShare(this);

@@ -104,7 +104,7 @@ export class SessionMoves {
         if ((await commands.eval(ADOPT_CLIENT, 1, keys.clients, clientId, dead, id)) !== 1) continue;
         ids.add(clientId);
         const stored = await persistence?.loadStored(clientId);
-        if (stored === undefined) await commands.eval(RELEASE_CLIENT, 1, keys.clients, clientId, id);
+        if (stored === undefined) await commands.eval(RELEASE_CLIENT, 2, keys.clients, keys.clientRuns, clientId, id);
         else loaded.push(stored);
       }
       for (const stored of loaded) {
