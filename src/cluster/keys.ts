@@ -45,7 +45,7 @@ export const clusterKeys = {
   heldWills: (node: string): string => `culex:{node:${node}}:held-wills`,
   /** SET of client ids whose session lives on the node. */
   sessions: (node: string): string => `culex:{node:${node}}:sessions`,
-  /** STRING lock: the node elected to clean up after a dead node. */
+  /** STRING lock, renewed while held: the node cleaning up after a dead node, or the node joining (reaper-lock.ts). */
   reaper: (node: string): string => `culex:{node:${node}}:reaper`,
   /**
    * HASH "origin-node:seq" → batch: QoS 1/2 batches sent to the node and not yet stored by it (only
@@ -72,6 +72,8 @@ export const CLAIM_FREE_CLIENT = "if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV
 export const RELEASE_CLIENT = "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[2], ARGV[1]) return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0";
 /** Deletes a lock (or lease) only if the given owner still holds it. */
 export const RELEASE_LOCK = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+/** Extends a lock's (or lease's) life to ARGV[2] ms only if the given owner still holds it. */
+export const RENEW_LOCK = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
 /**
  * Moves a client id from a dead node to the adopting one, only if the dead node still holds it. Its
  * run stays the dead node's: an adoption is not the client coming back.

@@ -4,11 +4,8 @@
 // that stops releases it at once. A standby node tries to take it every period.
 
 import type { LeaseHolder } from '../broker/cluster-port.js';
-import { RELEASE_LOCK, clusterKeys as keys } from './keys.js';
+import { RELEASE_LOCK, RENEW_LOCK, clusterKeys as keys } from './keys.js';
 import type { RedisLink } from './redis-link.js';
-
-/** Extends the key's life only if this node still holds it. */
-const RENEW = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
 
 export class Lease {
   private held = false;
@@ -57,7 +54,7 @@ export class Lease {
     try {
       const ttl = this.periodMs * 3;
       if (this.held) {
-        const renewed = await this.link.commands.eval(RENEW, 1, this.key, this.owner, String(ttl));
+        const renewed = await this.link.commands.eval(RENEW_LOCK, 1, this.key, this.owner, String(ttl));
         if (renewed !== 1 && !this.stopped) {
           this.held = false;
           this.holder.lost();

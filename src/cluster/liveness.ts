@@ -4,19 +4,18 @@
 // clients (after their will delay, unless the client reconnected meanwhile through any node
 // [MQTT-3.1.3-9]), frees their client ids, and takes the node's routes out of the table. A node
 // that stops with persistent sessions to hand over says so (leave.ts): that clean-up runs at once.
-// The clean-up ends by releasing the lock. A node joining takes its own id's lock until it is alive
-// again, waiting while another node holds it (cleaning up after its previous run: that clean-up
-// would delete the routes and status the join writes); with sessions in Redis, one that joins with
-// the id of a node nobody cleaned up after yet (restarted before the timeout, or the cluster's last
-// node) cleans up after its own previous life under that lock.
+// Clean-ups run one at a time, off the heartbeat, which goes on meanwhile; each renews its lock while
+// it works (reaper-lock.ts) and ends by releasing it. A node joining takes its own id's lock until it
+// is alive again, waiting while another node holds it (cleaning up after its previous run: that
+// clean-up would delete the routes and status the join writes); with sessions in Redis, one that
+// joins with the id of a node nobody cleaned up after yet (restarted before the timeout, or the
+// cluster's last node) cleans up after its own previous life under that lock.
 
 import { Timers } from '../broker/timers.js';
 import { decodeWill } from './frame.js';
-import { RELEASE_CLIENT, RELEASE_LOCK, clusterKeys as keys } from './keys.js';
+import { RELEASE_CLIENT, clusterKeys as keys } from './keys.js';
 import type { ClusterNode } from './node.js';
-
-/** How long a reaper lock lives: a node that dies while cleaning up leaves it to expire. */
-const REAPER_LOCK_MS = 60_000;
+import { ReaperLock } from './reaper-lock.js';
 
 export class Liveness {
   private timer: NodeJS.Timeout | undefined;
@@ -24,6 +23,14 @@ export class Liveness {
   /** Wills scheduled by pendingWills, by field, as written to this node's heldWills hash. */
   private readonly held = new Map<string, Buffer>();
   private ticking = false;
+  private stopped = false;
+  /**
+   * Nodes whose clean-up is queued or running here, and the queue's tail. One at a time: an adoption
+   * installs one set of sessions at once (session-moves.ts). Off the heartbeat: a clean-up may take
+   * longer than three heartbeats (very many sessions), and this node must not look dead meanwhile.
+   */
+  private readonly reaping = new Set<string>();
+  private reaps: Promise<void> = Promise.resolve();
   /** Nodes in the status hash at the last heartbeat, this one included. */
   nodeCount = 1;
 
@@ -38,6 +45,7 @@ export class Liveness {
   }
 
   stop(): void {
+    this.stopped = true;
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
     this.pendingWills.clear(); // `held` stays: a graceful stop hands those wills over (leave.ts)
@@ -68,10 +76,11 @@ export class Liveness {
       this.nodeCount = nodes.length;
       this.node.routeCheck.present(nodes);
       for (const other of nodes) {
-        if (other === this.node.id) continue;
+        // a node being cleaned up after here has left this node's table: its routes are not read back
+        if (other === this.node.id || this.reaping.has(other)) continue;
         const seq = advertisedRouteSeq(statuses[other]!);
         if (seq !== undefined) this.node.routeCheck.check(other, seq);
-        await this.reapIfDead(other);
+        if ((await commands.exists(keys.alive(other))) === 0) this.queueReap(other);
       }
     } catch {
       // Redis went away mid-tick: the next tick after the resync tries again
@@ -83,22 +92,34 @@ export class Liveness {
   /** A node announced that it left with persistent sessions (leave.ts): cleaned up after now, not after the timeout. */
   collect(other: string): void {
     if (!this.node.link.isUp) return; // the heartbeat after the outage finds it
-    this.reapIfDead(other).catch(() => undefined);
+    this.queueReap(other);
+  }
+
+  /** Cleans up after other if it is dead, once the clean-ups queued before are over. */
+  private queueReap(other: string): void {
+    if (this.reaping.has(other)) return;
+    this.reaping.add(other);
+    this.reaps = this.reaps
+      .then(() => this.reapIfDead(other))
+      .catch(() => undefined) // Redis went away: a later heartbeat finds the node again
+      .finally(() => this.reaping.delete(other));
   }
 
   /** The first node to take a dead node's reaper lock cleans up after it, and releases the lock when done. */
   private async reapIfDead(other: string): Promise<void> {
-    const commands = this.node.link.commands;
-    if ((await commands.exists(keys.alive(other))) === 1) return;
-    const lock = keys.reaper(other);
-    if ((await commands.set(lock, this.node.id, 'PX', REAPER_LOCK_MS, 'NX')) !== 'OK') return;
+    const { id, link, logger } = this.node;
+    const commands = link.commands;
+    if (this.stopped || (await commands.exists(keys.alive(other))) === 1) return;
+    const lost = (): void => logger.log('warning', `Cluster: node ${id} lost the clean-up lock of node ${other} while cleaning up after it (stalled or cut off from Redis for three heartbeats); a node restarting with that id may join before the clean-up ends.`);
+    const lock = await ReaperLock.take(commands, other, id, this.heartbeatMs, lost);
+    if (lock === undefined) return;
     try {
       // another node cleaned up after it and released the lock since this node read the status hash
       if ((await commands.hexists(keys.nodes, other)) === 0) return;
       await this.reap(other);
     } finally {
       // a node restarting with that id waits for this (joinLock)
-      await commands.eval(RELEASE_LOCK, 1, lock, this.node.id);
+      await lock.release();
     }
   }
 
@@ -148,29 +169,29 @@ export class Liveness {
   }
 
   /**
-   * At join, before this node writes anything under its id: takes its own reaper lock, held until
-   * the returned release is called once the alive key is written, so no other node takes this node
-   * for dead meanwhile. While another node holds it, that node is cleaning up after this id's
-   * previous run and would delete the routes and status the join writes: the join waits for it
-   * (polling each half heartbeat, logged), at most two lock lifetimes (a reaper dying mid-way leaves
-   * the lock to expire, and another may take it), then gives up with an error. Throws too when a
-   * node with this id turned alive meanwhile (two started at once).
+   * At join, before this node writes anything under its id: takes its own reaper lock, held (and
+   * renewed) until the returned release is called once the alive key is written, so no other node
+   * takes this node for dead meanwhile. While another node holds it, that node is cleaning up after
+   * this id's previous run and would delete the routes and status the join writes: the join waits
+   * for it (polling each half heartbeat, logged), however long it takes, since a holder renews the
+   * lock only while it lives and works; one that dies leaves it to expire within three heartbeats.
+   * Throws when a node with this id turned alive meanwhile (two started at once).
    */
   async joinLock(): Promise<() => Promise<unknown>> {
     const { id, logger } = this.node;
     const commands = this.node.link.commands;
-    const lock = keys.reaper(id);
-    const deadline = Date.now() + 2 * REAPER_LOCK_MS;
+    const lost = (): void => logger.log('warning', `Cluster: node ${id} lost its own clean-up lock while joining (stalled or cut off from Redis for three heartbeats).`);
     let waitedFor: string | undefined;
-    while ((await commands.set(lock, id, 'PX', REAPER_LOCK_MS, 'NX')) !== 'OK') {
-      const holder = (await commands.get(lock)) ?? 'another node';
-      if (Date.now() > deadline) throw new Error(`node ${holder} has held the clean-up lock of node id '${id}' for too long (${lock}); not joining`);
-      if (waitedFor === undefined) logger.log('notice', `Cluster: node ${holder} is cleaning up after the previous run of node ${id}; waiting for it to finish before joining.`);
-      waitedFor = holder;
+    let lock: ReaperLock | undefined;
+    while ((lock = await ReaperLock.take(commands, id, id, this.heartbeatMs, lost)) === undefined) {
+      const holder = await ReaperLock.holder(commands, id); // null: released in between, taken at the next try
+      if (holder !== null && holder !== waitedFor) logger.log('notice', `Cluster: node ${holder} is cleaning up after the previous run of node ${id}; waiting for it to finish before joining.`);
+      waitedFor = holder ?? waitedFor;
       await new Promise((resolve) => setTimeout(resolve, Math.max(50, this.heartbeatMs / 2)));
     }
     if (waitedFor !== undefined) logger.log('notice', `Cluster: the clean-up after the previous run of node ${id} is over; joining.`);
-    const release = (): Promise<unknown> => commands.eval(RELEASE_LOCK, 1, lock, id);
+    const held = lock;
+    const release = (): Promise<unknown> => held.release();
     if ((await commands.exists(keys.alive(id))) === 1) {
       await release();
       throw new Error(`cluster node id '${id}' is in use by a running node (choose another with --node-id)`);

@@ -1,14 +1,20 @@
 // A node restarting with its id while another node is still cleaning up after its previous run:
 // the clean-up (under the dead node's reaper lock) ends by deleting that node's routes and status
 // entry, so the restarted node must not write them before it is over. It waits for the lock, and a
-// node that cleaned up releases the lock as soon as it is done.
+// node that cleaned up releases the lock as soon as it is done. The lock lives three heartbeats and
+// the cleaner renews it while it works: a clean-up made slow (every round trip of the cleaner to
+// Redis delayed) outlives the lock's lifetime and still ends before the restarted node joins.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { CulexProcess } from '../helpers/culex-process.js';
 import { startNode, untilRouted } from '../helpers/cluster-nodes.js';
 import { connectPeer, endPeers, type Peer } from '../helpers/mqttjs.js';
 import { runTool } from '../helpers/processes.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { startTcpCut, type TcpCut } from '../helpers/tcp-cut.js';
 import { requireTool } from '../helpers/tools.js';
 
 const haveRedis = requireTool('redis-server') && requireTool('redis-cli');
@@ -94,6 +100,50 @@ describe('a node restarting while another cleans up after its previous run', { s
       assert.doesNotMatch(again.log(), /waiting for it to finish before joining/);
     } finally {
       await Promise.all(nodes.map((node) => node.stop('SIGKILL')));
+    }
+  });
+
+  test('a clean-up that lasts longer than its lock\'s lifetime (adopting 30 sessions over a slow link) renews the lock: the dead node restarted meanwhile joins after it, keeps its routes and status, and the cleaner never looks dead', async () => {
+    const base = `slow-${process.pid}`;
+    const id = `${base}-x`;
+    const cleanerId = `${base}-s`;
+    const dir = mkdtempSync(join(tmpdir(), 'culex-slow-cleanup-'));
+    const persist = (node: string): string[] => ['--persistence-location', join(dir, node)];
+    // every round trip of the cleaner to Redis takes 60 ms: adopting a session takes three or more
+    const slow: TcpCut = await startTcpCut(redis.port, 30);
+    const cleaner = await startNode(`redis://127.0.0.1:${slow.port}`, cleanerId, persist('s'));
+    const first = await startNode(redis.url, id, persist('x'));
+    const nodes: CulexProcess[] = [cleaner, first];
+    const peers: Peer[] = [];
+    try {
+      for (let i = 0; i < 30; i++) {
+        const client = await connectPeer(`mqtt://127.0.0.1:${first.port}`, { protocolVersion: 5, clientId: `${base}-c${i}`, clean: false, properties: { sessionExpiryInterval: 300 } });
+        await client.client.subscribeAsync(`${base}/q/${i}`, { qos: 1 });
+        await client.client.endAsync();
+      }
+      await until(async () => (await cli('scard', `culex:{node:${id}}:sessions`)) === '30', 'the 30 persistent sessions recorded');
+      await first.stop('SIGKILL');
+      await until(async () => (await cli('get', `culex:{node:${id}}:reaper`)) === cleanerId, 'the cleaner took the dead node\'s lock');
+      const lockTaken = Date.now();
+
+      const again = await startNode(redis.url, id, persist('x'), new RegExp(`node ${cleanerId} is cleaning up after the previous run of node ${id}; waiting for it to finish before joining`));
+      nodes.push(again);
+      await again.waitForLog(/culex version \S+ running/, 60_000);
+      assert.match(cleaner.log(), new RegExp(`node ${id} is gone; node ${cleanerId} removed its routes, adopted 30 persistent sessions`), 'the clean-up was over when the node joined');
+      assert.ok(Date.now() - lockTaken > 2500, `the clean-up outlived the lock's lifetime of three heartbeats (1.5 s): ${Date.now() - lockTaken} ms`);
+
+      const sub = await connectPeer(`mqtt://127.0.0.1:${again.port}`, { protocolVersion: 5, clientId: `${base}-sub` });
+      peers.push(sub);
+      await sub.client.subscribeAsync(`${base}/t`, { qos: 1 });
+      await new Promise((resolve) => setTimeout(resolve, 1500)); // three heartbeats
+      assert.equal(await cli('hexists', `culex:{node:${id}}:routes`, `${base}/t`), '1', 'the restarted node\'s routes in Redis');
+      assert.equal(await cli('exists', `culex:{node:${id}}:alive`), '1', 'alive');
+      assert.doesNotMatch(cleaner.log(), /keys were gone|lost the clean-up lock/, 'the cleaner kept its alive key and its lock while it worked');
+    } finally {
+      await endPeers(...peers);
+      await Promise.all(nodes.map((node) => node.stop('SIGKILL')));
+      await slow.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

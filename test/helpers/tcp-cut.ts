@@ -1,6 +1,7 @@
 // A TCP relay on a free loopback port to another loopback port, which a test can cut and restore:
 // cut() closes every relayed connection and refuses new ones until restore(). Put between one
-// cluster node and Redis, it cuts that node off while the others keep reaching Redis.
+// cluster node and Redis, it cuts that node off while the others keep reaching Redis; with a delay,
+// it makes that node's every round trip to Redis slow (each chunk waits delayMs each way, in order).
 import { createServer, connect, type Socket } from 'node:net';
 import { findFreePort } from './ports.js';
 
@@ -11,7 +12,7 @@ export interface TcpCut {
   close(): Promise<void>;
 }
 
-export async function startTcpCut(targetPort: number): Promise<TcpCut> {
+export async function startTcpCut(targetPort: number, delayMs = 0): Promise<TcpCut> {
   const port = await findFreePort();
   const open = new Set<Socket>();
   let refusing = false;
@@ -27,8 +28,15 @@ export async function startTcpCut(targetPort: number): Promise<TcpCut> {
         outbound.destroy();
       });
     }
-    inbound.pipe(outbound);
-    outbound.pipe(inbound);
+    if (delayMs === 0) {
+      inbound.pipe(outbound);
+      outbound.pipe(inbound);
+      return;
+    }
+    // timers of one duration fire in the order they were set: the bytes keep their order
+    const relay = (from: Socket, to: Socket): void => void from.on('data', (chunk: Buffer) => setTimeout(() => to.destroyed || to.write(chunk), delayMs));
+    relay(inbound, outbound);
+    relay(outbound, inbound);
   });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const dropAll = (): void => {
