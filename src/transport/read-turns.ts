@@ -18,6 +18,8 @@ class ReadTurns {
   readonly budget = 64 * 1024;
   /** Packets a connection may hand to the broker per event-loop turn before it yields; the rest of its chunk waits. */
   readonly packets = 256;
+  /** Milliseconds one connection's packets may take in one go (from its 32nd packet) before it yields. */
+  readonly sliceMs = 0.5;
   /** How many times a connection yielded, for tests and the curious. */
   yields = 0;
   /** Counts event-loop turns (those that had to be told apart, below); a connection's budget is per turn. */

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { encodePacket } from '../../src/protocol/writer.js';
 import type { Packet } from '../../src/protocol/packets.js';
 import { readTurns } from '../../src/transport/read-turns.js';
+import type { Authorizer } from '../../src/auth/port.js';
 import { startBroker } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
 
@@ -103,6 +104,45 @@ test('the packet budget: 2,000 small PUBLISH packets in one write (under the byt
     await publisher.expect('pingresp', 10_000);
     assert.ok(await subscriber.nothingWithin(200), 'no duplicate after the last message');
     assert.ok(readTurns.yields > yieldsBefore, 'the burst made its connection yield at least once');
+    publisher.destroy();
+    subscriber.destroy();
+  } finally {
+    await broker.close();
+  }
+});
+
+test('the time slice: packets that each take 0.1 ms (a slow authorizer) make their connection yield after about half a millisecond, well under the packet budget, and nothing is lost [MQTT-4.6.0-6]', { timeout: 60_000 }, async () => {
+  // a synchronous authorizer that spends 0.1 ms per PUBLISH: code that is still cold costs the same way
+  const slow: Authorizer = {
+    canPublish: () => {
+      const until = performance.now() + 0.1;
+      while (performance.now() < until);
+      return true;
+    },
+    canSubscribe: (_client, _filter, qos) => qos,
+    canReceive: () => true,
+  };
+  const broker = await startBroker({ authorizer: slow, maxQueuedMessages: 0 });
+  try {
+    const subscriber = await RawClient.connected(broker.port, { clientId: 'slice-subscriber' });
+    subscriber.send({ type: 'subscribe', packetId: 1, subscriptions: [{ filter: 'slice/#', qos: 0, noLocal: false, retainAsPublished: false, retainHandling: 0 }] });
+    await subscriber.expect('suback');
+    const publisher = await RawClient.connected(broker.port, { clientId: 'slice-publisher' });
+    const count = 200; // under the 256-packet budget and far under 64 KiB: only the clock can make it yield
+    assert.ok(count < readTurns.packets && count * 0.1 > readTurns.sliceMs * 4);
+    const packets: Buffer[] = [];
+    for (let i = 0; i < count; i++) {
+      const payload = Buffer.alloc(4);
+      payload.writeUInt32BE(i, 0);
+      packets.push(encodePacket({ type: 'publish', topic: 'slice/t', payload, qos: 0, retain: false, dup: false }, 4));
+    }
+    const yieldsBefore = readTurns.yields;
+    publisher.sendBytes(Buffer.concat(packets));
+    for (let i = 0; i < count; i++) {
+      const publish = await subscriber.expect('publish', 20_000);
+      assert.equal(publish.payload.readUInt32BE(0), i, `message ${i} out of order or missing`);
+    }
+    assert.ok(readTurns.yields > yieldsBefore, 'the slow burst made its connection yield');
     publisher.destroy();
     subscriber.destroy();
   } finally {
