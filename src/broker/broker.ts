@@ -169,7 +169,9 @@ export class Broker {
    */
   prepareSession(clientId: string, clean: boolean): Promise<void> | undefined {
     const persistence = this.persistence;
-    if (persistence === undefined || !persistence.shared || this.sessions.has(clientId)) return undefined;
+    if (persistence === undefined || !persistence.shared) return undefined;
+    // adopted here from a dead node: its inbox replay into the session comes before the client
+    if (this.sessions.has(clientId)) return this.cluster?.adopting?.(clientId);
     return (async () => {
       try {
         await this.cluster?.handOver?.(clientId, clean);

@@ -27,6 +27,11 @@ export interface ClusterPort {
    * session and lets it go (or it is found dead); resolves then, or after a bounded wait.
    */
   handOver?(clientId: string, clean: boolean): Promise<void>;
+  /**
+   * A session this node adopted from a dead node and is still filling with what that node's inbox
+   * held: resolves once that is done (a CONNECT waits for it); undefined for any other session.
+   */
+  adopting?(clientId: string): Promise<void> | undefined;
   /** After handOver: the session read from the store is in place (undefined for a clean start or none stored). */
   sessionArrived?(clientId: string, session: Session | undefined): void;
   /** A connected client's identity changed (re-authentication named it anew): its stored will is checked as the new one. */

@@ -7,6 +7,15 @@ import { encodePublishFields, type EncodedPublish } from '../protocol/writer.js'
 
 let nextMessageId = 1;
 
+/**
+ * Which message this is across a cluster: the node that first routed it and that node's routing
+ * sequence number, the same on every node it reaches (cluster/frame.ts sends it).
+ */
+export interface ClusterMessageId {
+  readonly origin: string;
+  readonly seq: number;
+}
+
 export class Message {
   /** Unique within this broker process; the store's key for the message. */
   readonly id: number;
@@ -14,6 +23,11 @@ export class Message {
   readonly receivedAt: number;
   /** Persistent sessions holding this message in the durable store (see broker/persistence.ts). */
   storeRefs = 0;
+  /**
+   * Set on a message another node forwarded (sessions in Redis), and kept with the session entries
+   * made from it, so a dead node's inbox replayed into its sessions does not add it twice.
+   */
+  clusterId: ClusterMessageId | undefined = undefined;
   /**
    * Encoded PUBLISH per shape, shape = family * 6 + qos * 2 + retain (family 0 = v3/v4, 1 = v5): the
    * first shape asked for in a field of its own (most messages need one), the others in an array

@@ -297,10 +297,13 @@ export function storedMessage(message: Message): StoredMessage {
     expiresAt: message.expiresAt,
     receivedAt: message.receivedAt,
     origin: message.origin,
+    clusterId: message.clusterId,
   };
 }
 
 /** A message read back; retained ones get a fresh id (the retained table is keyed by topic). */
 function toMessage(stored: StoredMessage, id?: number): Message {
-  return new Message(stored.topic, stored.payload, stored.qos as QoS, stored.retain, stored.properties, stored.expiresAt, stored.origin, stored.receivedAt, id);
+  const message = new Message(stored.topic, stored.payload, stored.qos as QoS, stored.retain, stored.properties, stored.expiresAt, stored.origin, stored.receivedAt, id);
+  message.clusterId = stored.clusterId;
+  return message;
 }

@@ -316,6 +316,41 @@ export class Session {
     return [...this.inflight.values(), ...this.queue.slice(this.queueHead)];
   }
 
+  /** The seq of the newest outgoing entry so far: entries made later have greater ones. */
+  get lastSeq(): number {
+    return this.outgoingSeq;
+  }
+
+  /** The queued entries made after `seq` (a lastSeq read earlier), in queue order. */
+  queuedSince(seq: number): Outgoing[] {
+    const entries: Outgoing[] = [];
+    for (let i = this.queueHead; i < this.queue.length; i++) {
+      const entry = this.queue[i]!;
+      if (entry.seq > seq && entry.state === 'queued') entries.push(entry);
+    }
+    return entries;
+  }
+
+  /**
+   * Takes these queued entries out of the queue, their removal recorded, so they can be delivered
+   * again behind others (a cluster node puts the messages it replays from a dead node's inbox in
+   * front of those that reached the adopted session live; cluster/inbox-replay.ts).
+   */
+  unqueue(entries: readonly Outgoing[]): void {
+    const taken = new Set(entries);
+    const kept: Outgoing[] = [];
+    for (let i = this.queueHead; i < this.queue.length; i++) {
+      const entry = this.queue[i]!;
+      if (!taken.has(entry)) kept.push(entry);
+      else {
+        this.queuedBytes -= entry.message.payload.length;
+        if (entry.stored) this.journal?.outgoingRemoved(this, entry);
+      }
+    }
+    this.queue = kept;
+    this.queueHead = 0;
+  }
+
   /**
    * Puts back outgoing messages read from the store, in order: in-flight ones keep their packet ids
    * (resent with DUP on reconnect [MQTT-4.4.0-1]), queued ones wait for the window.

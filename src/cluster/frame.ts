@@ -9,7 +9,7 @@ import type { Properties, QoS, Will } from '../protocol/packets.js';
 import { PacketReader, ParseFailure } from '../protocol/packet-reader.js';
 import { PropertyContext, propertiesSize, readProperties, writeProperties } from '../protocol/properties.js';
 import { varIntSize } from '../protocol/wire.js';
-import { Message } from '../broker/message.js';
+import { Message, type ClusterMessageId } from '../broker/message.js';
 
 export const FrameKind = { message: 1, takeover: 2, handOver: 3, handedOver: 4, inbox: 5, willOwner: 6 } as const;
 
@@ -25,10 +25,7 @@ export interface GroupRef {
  * session twice during a hand-over (directly and re-forwarded by the old node): the new node drops
  * the second one (hand-over-window.ts).
  */
-export interface FrameId {
-  readonly origin: string;
-  readonly seq: number;
-}
+export type FrameId = ClusterMessageId;
 
 export interface MessageFrame {
   readonly kind: typeof FrameKind.message;
@@ -241,6 +238,7 @@ function readFrame(r: PacketReader): Frame {
   const qos = (flags & 0x03) as QoS;
   if (qos > 2) r.malformed('QoS 3');
   const message = new Message(topic, payload, qos, (flags & FLAG_RETAIN) !== 0, properties, expiresAt, origin, receivedAt);
+  message.clusterId = id; // kept with the session entries made from it (an inbox replay skips what a session holds)
   return { kind, message, plain: (flags & FLAG_PLAIN) !== 0, groups, id, target };
 }
 

@@ -30,7 +30,7 @@ import { SessionRepair } from './session-repair.js';
 import { RetainedShare } from './retained-share.js';
 import { RetainedSweep } from './retained-sweep.js';
 import { clusterSysTopics, nodeStatus } from './node-figures.js';
-import { RedisStore } from '../store/redis.js';
+import { RedisStore, type Command } from '../store/redis.js';
 import { LocalRoutes, RouteTable } from './route-table.js';
 import { RouteCheck } from './route-check.js';
 
@@ -179,6 +179,10 @@ export class ClusterNode implements ClusterPort, RouteListener {
     return this.moves.take(clientId, clean);
   }
 
+  adopting(clientId: string): Promise<void> | undefined {
+    return this.moves.adopting(clientId);
+  }
+
   sessionArrived(clientId: string, session: Session | undefined): void {
     this.window.arrived(clientId, session);
   }
@@ -236,8 +240,14 @@ export class ClusterNode implements ClusterPort, RouteListener {
    * that the adopting node would deliver a second time.
    */
   private stored(field: string): void {
+    if (this.moves.holdInboxDeletion(field)) return; // adopting its own previous sessions: after the replay
+    this.commitWithSessions(['hdel', keys.inbox(this.id), field]);
+  }
+
+  /** A command committed with the sessions' pending changes: in their MULTI on a single server, after them on a Redis Cluster. */
+  commitWithSessions(command: Command): void {
     const store = this.broker.options.store;
-    if (store instanceof RedisStore) store.alsoCommit(['hdel', keys.inbox(this.id), field]);
+    if (store instanceof RedisStore) store.alsoCommit(command);
   }
 
   private onFrame(frame: Frame): void {

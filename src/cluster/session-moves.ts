@@ -5,14 +5,14 @@
 //  - adoption: the node cleaning up after a dead node takes its persistent sessions from Redis, so
 //    their subscriptions stay routed and messages keep queueing until their clients come back;
 //  - inbox replay: QoS 1/2 batches sent to the dead node that it never confirmed are delivered to
-//    the adopted sessions, so nothing a publisher had acknowledged is lost with the node.
+//    the adopted sessions (inbox-replay.ts), so nothing a publisher had acknowledged is lost with
+//    the node.
 // See docs/CLUSTER.md, "Sessions in Redis".
 
-import { Router } from '../broker/router.js';
 import type { Session } from '../broker/session.js';
 import type { LoadedSession } from '../store/port.js';
-import { FrameKind, decodeFrames, encodeHandOverFrame, encodeHandedOverFrame, type HandOverFrame } from './frame.js';
-import { deliverToSession } from './hand-over-window.js';
+import { encodeHandOverFrame, encodeHandedOverFrame, type HandOverFrame } from './frame.js';
+import { InboxReplay } from './inbox-replay.js';
 import { ADOPT_CLIENT, RELEASE_CLIENT, clusterKeys as keys } from './keys.js';
 import type { ClusterNode } from './node.js';
 
@@ -23,6 +23,8 @@ export class SessionMoves {
   private readonly waiting = new Map<string, () => void>();
   /** Client ids being adopted, and the end of their adoption (inbox replayed): a hand-over request waits for it. */
   private installing: { readonly ids: Set<string>; readonly done: Promise<void> } | undefined;
+  /** While this node adopts its own previous sessions: the fields of its inbox whose deletion waits for the replay. */
+  private ownInbox: Set<string> | undefined;
 
   constructor(
     private readonly node: ClusterNode,
@@ -43,6 +45,8 @@ export class SessionMoves {
     this.node.window.expect(clientId); // until the broker says the session arrived
     while (link.isUp && Date.now() < deadline) {
       holder = await commands.hget(keys.clients, clientId);
+      // adopted here: the client waits for the inbox replay into its session (nothing of it sent before)
+      if (holder === id) await this.adopting(clientId);
       if (holder === null || holder === id) return;
       if (await this.ask(holder, clientId, clean, this.heartbeatMs * 3)) return;
       if ((await commands.exists(keys.alive(holder))) === 1) continue; // alive, only slow: ask again
@@ -79,6 +83,11 @@ export class SessionMoves {
       .finally(() => this.node.send(keys.data(frame.from), encodeHandedOverFrame(frame.clientId)));
   }
 
+  /** While a session adopted here gets the dead node's inbox: resolves when that is over. */
+  adopting(clientId: string): Promise<void> | undefined {
+    return this.installing?.ids.has(clientId) === true ? this.installing.done : undefined;
+  }
+
   onAnswer(clientId: string): void {
     this.waiting.get(clientId)?.();
   }
@@ -98,6 +107,7 @@ export class SessionMoves {
     const ids = new Set<string>();
     let installed!: () => void;
     this.installing = { ids, done: new Promise<void>((resolve) => (installed = resolve)) };
+    if (dead === id) this.ownInbox = new Set();
     const adopted: Session[] = [];
     try {
       for (const clientId of clientIds) {
@@ -117,6 +127,8 @@ export class SessionMoves {
       if (adopted.length > 0) await this.replayInbox(dead, adopted);
       else await commands.del(keys.inbox(dead));
     } finally {
+      // a replay that failed leaves the held fields in the inbox: replayed again should this node die
+      this.ownInbox = undefined;
       this.installing = undefined;
       installed();
     }
@@ -125,51 +137,35 @@ export class SessionMoves {
 
   /**
    * Delivers the batches other nodes left in the dead node's inbox to the adopted sessions only,
-   * through a router that holds just their subscriptions (the same matching, QoS, No Local and
-   * shared-group rules). Read twice: once now, once after a heartbeat for batches that were on
-   * their way while the route table changed; then the inbox is deleted.
+   * once each and in front of what reached them live meanwhile (inbox-replay.ts). Read twice: once
+   * now, once after a heartbeat for batches that were on their way while the route table changed;
+   * then the inbox loses what was read, in the commit of the entries made from it.
    */
   private async replayInbox(dead: string, sessions: readonly Session[]): Promise<void> {
     const commands = this.node.link.commands;
-    const router = new Router(() => true);
-    for (const session of sessions) {
-      session.routeMark = -1; // the scratch mark of the cluster-wide router must not match this one's
-      for (const subscription of session.subscriptions.values()) router.add(subscription);
-    }
-    const seen = new Set<string>();
-    const replay = (batches: Record<string, Buffer>): void => {
-      const now = Date.now();
-      const fields = Object.keys(batches).filter((field) => !seen.has(field)).sort(byOriginThenSeq);
-      for (const field of fields) {
-        seen.add(field);
-        decodeFrames(batches[field]!, (frame) => {
-          if (frame.kind !== FrameKind.message || frame.message.isExpired(now)) return; // [MQTT-3.3.2-5]
-          if (frame.target !== undefined) {
-            // re-forwarded during a hand-over to the dead node: for that one session only
-            const session = sessions.find((s) => s.clientId === frame.target);
-            if (session !== undefined) deliverToSession(session, frame.message, now, frame.plain, frame.groups);
-            return;
-          }
-          const groups = frame.groups;
-          router.publish(frame.message, now, { plain: frame.plain, sharedAllowed: (g) => groups.some((ref) => ref.group === g.group && ref.topicFilter === g.topicFilter) });
-        });
-      }
-    };
-    replay(await commands.hgetallBuffer(keys.inbox(dead)));
+    const replay = new InboxReplay(sessions);
+    replay.read(await commands.hgetallBuffer(keys.inbox(dead)));
     await sleep(this.heartbeatMs);
-    replay(await commands.hgetallBuffer(keys.inbox(dead)));
-    // this node's own inbox (its previous life's, adopted at the join) gets live batches too: only what was replayed goes
+    replay.read(await commands.hgetallBuffer(keys.inbox(dead)));
+    replay.finish(Date.now());
     if (dead === this.node.id) {
-      if (seen.size > 0) await commands.hdel(keys.inbox(dead), ...seen);
-    } else await commands.del(keys.inbox(dead));
-    if (seen.size > 0) this.node.logger.log('notice', `Cluster: delivered ${seen.size} batches left for node ${dead} to its ${sessions.length} adopted sessions.`);
+      // this node's own inbox (its previous life's) gets live batches too: only what was read goes,
+      // and what reached the adopted sessions live, whose deletion waited for this commit
+      const fields = new Set([...replay.fields, ...(this.ownInbox ?? [])]);
+      this.ownInbox = undefined;
+      if (fields.size > 0) this.node.commitWithSessions(['hdel', keys.inbox(dead), ...fields]);
+    } else this.node.commitWithSessions(['del', keys.inbox(dead)]);
+    if (replay.fields.size > 0) this.node.logger.log('notice', `Cluster: delivered ${replay.fields.size} batches left for node ${dead} to its ${sessions.length} adopted sessions.`);
   }
-}
 
-/** Inbox fields are "origin-node:seq": per origin in sequence order, so per-publisher order holds. */
-function byOriginThenSeq(a: string, b: string): number {
-  const i = a.lastIndexOf(':');
-  const j = b.lastIndexOf(':');
-  const origin = a.slice(0, i).localeCompare(b.slice(0, j));
-  return origin !== 0 ? origin : Number(a.slice(i + 1)) - Number(b.slice(j + 1));
+  /**
+   * A batch on this node's data channel is stored (node.ts): while this node adopts its own
+   * previous sessions, its inbox copy stays until the replay is over, so a batch that came before
+   * the sessions were in place (and reached none of them) is replayed, not lost. True when held.
+   */
+  holdInboxDeletion(field: string): boolean {
+    if (this.ownInbox === undefined) return false;
+    this.ownInbox.add(field);
+    return true;
+  }
 }

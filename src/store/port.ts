@@ -27,6 +27,8 @@ export interface StoredMessage {
   readonly receivedAt: number;
   /** Client id of the publisher, for No Local after a restart; undefined for broker-made messages. */
   readonly origin?: string | undefined;
+  /** In a cluster, for a message another node forwarded: the node that first routed it and its routing sequence. */
+  readonly clusterId?: { readonly origin: string; readonly seq: number } | undefined;
 }
 
 export interface StoredSubscription extends SubscriptionRequest {

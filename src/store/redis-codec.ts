@@ -15,12 +15,15 @@ interface MessageHeader {
   x: number;
   at: number;
   o?: string;
+  /** The cluster id (origin node, routing sequence) of a message another node forwarded; absent in values of earlier versions. */
+  c?: [string, number];
 }
 
 export function encodeMessage(m: StoredMessage): Buffer {
   const header: MessageHeader = { id: m.id, t: m.topic, q: m.qos, r: m.retain ? 1 : 0, x: m.expiresAt, at: m.receivedAt };
   if (m.properties !== undefined) header.p = m.properties;
   if (m.origin !== undefined) header.o = m.origin;
+  if (m.clusterId !== undefined) header.c = [m.clusterId.origin, m.clusterId.seq];
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const out = Buffer.allocUnsafe(4 + json.length + m.payload.length);
   out.writeUInt32BE(json.length, 0);
@@ -41,7 +44,9 @@ export function decodeMessage(data: Buffer): StoredMessage | undefined {
     return undefined;
   }
   if (typeof h.t !== 'string' || typeof h.id !== 'number') return undefined;
+  const clusterId = Array.isArray(h.c) && typeof h.c[0] === 'string' && typeof h.c[1] === 'number' ? { origin: h.c[0], seq: h.c[1] } : undefined;
   return {
+    ...(clusterId === undefined ? {} : { clusterId }),
     id: h.id,
     topic: h.t,
     payload: Buffer.from(data.subarray(4 + length)), // a copy: the reply buffer is not pinned

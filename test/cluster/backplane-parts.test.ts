@@ -45,6 +45,16 @@ test('a message frame carries topic, payload, QoS, retain, origin, times, proper
   assert.deepEqual([third.message.origin, third.plain, third.groups], [undefined, false, [{ group: 'g', topicFilter: 'c/#' }]]);
 });
 
+test('a message frame\'s id (origin node, routing sequence) is the decoded message\'s cluster id, kept with the session entries made from it', () => {
+  const message = new Message('a/b', Buffer.from('x'), 1, false, undefined, 0, 'client-1');
+  const frames: Frame[] = [];
+  decodeFrames(Buffer.concat([encodeMessageFrame(message, true, undefined, { origin: 'node-a', seq: 7 }), encodeMessageFrame(message, true, undefined)]), (frame) => frames.push(frame));
+  const [withId, without] = frames;
+  assert.ok(withId?.kind === FrameKind.message && without?.kind === FrameKind.message);
+  assert.deepEqual(withId.message.clusterId, { origin: 'node-a', seq: 7 });
+  assert.equal(without.message.clusterId, undefined);
+});
+
 test('a damaged batch is reported, never thrown', () => {
   const good = encodeMessageFrame(new Message('t', Buffer.from('x'), 0, false, undefined, 0, undefined), true, undefined);
   assert.match(String(decodeFrames(good.subarray(0, good.length - 1), () => {})), /truncated/);

@@ -122,6 +122,30 @@ function storeTests(name: string, url: () => string): void {
     }
   });
 
+  test(`${name}: a forwarded message's cluster id (origin node, routing sequence) comes back with its entry; a value without one (written by an earlier version) still reads`, async () => {
+    const store = await openStore(url());
+    try {
+      const id = `cid-${name}-${process.pid}`;
+      store.sessionSave({ clientId: id, protocolVersion: 5, expiryInterval: 300, disconnectedAt: 0 });
+      store.messageAdd(message(21, 'a/b', 'forwarded', { clusterId: { origin: 'node-a', seq: 42 } }));
+      store.messageAdd(message(22, 'a/c', 'local'));
+      store.outgoingAdd(id, { seq: 1, messageId: 21, qos: 1, retain: false, subscriptionIds: undefined, packetId: 0, state: 'queued' });
+      store.outgoingAdd(id, { seq: 2, messageId: 22, qos: 1, retain: false, subscriptionIds: undefined, packetId: 0, state: 'queued' });
+      await store.sync();
+      // the earlier format: the same JSON header without "c"
+      const old = await store.client.hgetBuffer(sessionKeys(id).bodies, '2');
+      assert.ok(old !== null && !old.toString('utf8').includes('"c"'));
+      const loaded = await store.sessionLoad(id);
+      const byId = new Map(loaded?.messages.map((m) => [m.id, m]));
+      assert.deepEqual(byId.get(1), message(1, 'a/b', 'forwarded', { clusterId: { origin: 'node-a', seq: 42 }, receivedAt: 1_700_000_000_021 }));
+      assert.deepEqual(byId.get(2), message(2, 'a/c', 'local', { receivedAt: 1_700_000_000_022 }));
+      store.sessionDelete(id);
+      await store.sync();
+    } finally {
+      await store.close();
+    }
+  });
+
   test(`${name}: sessionRewrite replaces what Redis has of a session with the whole of it (the cluster's write-back after Redis lost it), TTL included, and missing() names the sessions Redis has no header for`, async () => {
     const store = await openStore(url());
     try {

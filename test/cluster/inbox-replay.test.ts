@@ -1,0 +1,236 @@
+// A dead node's inbox replayed into the persistent sessions adopted from it (docs/CLUSTER.md,
+// "Sessions in Redis"): a message the session already holds is not added again, and messages that
+// reach the adopted session live during the replay come after the replayed ones. The races these
+// guard against last an instant, so each test prepares Redis as the race leaves it: the holding
+// node is paused (SIGSTOP) while a message is published, its inbox batch is read and, once the node
+// has stored the message, written back (the node "died between its two transactions"), or kept
+// aside and written back during the adoption (a batch "on its way"). Real redis-server (and a
+// three-primary Redis Cluster) and `culex broker --cluster --persistence-location` processes,
+// driven by MQTT.js; the nodes' reaper lock is held by hand while a node is paused.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { parseClusterUrl } from '../../src/cluster/cluster-url.js';
+import { clusterKeys as keys } from '../../src/cluster/keys.js';
+import { redisClient, type Commands } from '../../src/cluster/redis-link.js';
+import type { CulexProcess } from '../helpers/culex-process.js';
+import { SessionNodes, untilRouted } from '../helpers/cluster-nodes.js';
+import { connectPeer, endPeers, type Peer } from '../helpers/mqttjs.js';
+import { startRedis, startRedisCluster, type RedisCluster, type RedisServer } from '../helpers/redis.js';
+import { requireTool } from '../helpers/tools.js';
+
+const haveRedis = requireTool('redis-server') && requireTool('redis-cli');
+const skip = !haveRedis && process.env.CI !== 'true' ? 'redis-server not installed: apt-get install redis-server' : false;
+let counter = 0;
+const unique = (name: string): string => `replay-${name}-${process.pid}-${++counter}`;
+const url = (node: CulexProcess): string => `mqtt://127.0.0.1:${node.port}`;
+const persistent = (clientId: string): object => ({ protocolVersion: 5, clientId, clean: false, properties: { sessionExpiryInterval: 300 } });
+const sessionOut = (clientId: string): string => `culex:{s:${clientId}}:out`;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function openRedis(redisUrl: string): Promise<Commands> {
+  const parsed = parseClusterUrl(redisUrl);
+  if (typeof parsed === 'string') throw new Error(parsed);
+  const client = redisClient(parsed);
+  await client.connect();
+  return client;
+}
+
+/** Polls until check holds (bounded: 15 s). */
+async function until(check: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`never: ${what}`);
+    await sleep(50);
+  }
+}
+
+/** Every payload that arrives until nothing more comes for quietMs, in arrival order. */
+async function receiveUntilQuiet(peer: Peer, quietMs: number, timeoutMs = 30_000): Promise<string[]> {
+  const got: string[] = [];
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      got.push((await peer.inbox.next(quietMs)).payload.toString());
+    } catch {
+      break;
+    }
+  }
+  return got;
+}
+
+/**
+ * A node of its own holding an offline persistent subscriber (QoS `qos`) to `${base}/#`, with a
+ * publisher on env.list[0]. The holder's reaper lock is taken by hand (released by the caller), so
+ * no node cleans up after it while the test pauses or kills it.
+ */
+async function offlineSubscriber(env: SessionNodes, redis: Commands, base: string, qos: 1 | 2): Promise<{ holder: CulexProcess; holderId: string; pub: Peer; id: string; lock: string }> {
+  const holderId = `${base}-h`;
+  const id = `${base}-sub`;
+  const holder = await env.start(holderId);
+  const sub = await connectPeer(url(holder), persistent(id));
+  const pub = await connectPeer(url(env.list[0]!), { protocolVersion: 5, clientId: `${base}-pub` });
+  await sub.client.subscribeAsync(`${base}/#`, { qos });
+  await untilRouted(() => pub.client.publishAsync(`${base}/probe`, 'p', { qos: 1 }), sub.inbox);
+  await endPeers(sub);
+  const lock = keys.reaper(holderId);
+  await redis.set(lock, 'test', 'PX', 60_000);
+  return { holder, holderId, pub, id, lock };
+}
+
+/**
+ * The holder is paused while `payload` is published to it (the publisher's acknowledgement comes
+ * once the batch is in its inbox); the batch is read, the holder resumed and left to store the
+ * message and delete the batch; then the batch is written back, as a node dying between the two
+ * leaves it (on a Redis Cluster they are two transactions, in two slots).
+ */
+async function storedAndStillInInbox(redis: Commands, holder: CulexProcess, holderId: string, pub: Peer, id: string, topic: string, payload: string): Promise<void> {
+  const inbox = keys.inbox(holderId);
+  process.kill(holder.pid, 'SIGSTOP');
+  let batches: Record<string, Buffer>;
+  try {
+    await pub.client.publishAsync(topic, payload, { qos: 2 });
+    batches = await redis.hgetallBuffer(inbox);
+  } finally {
+    process.kill(holder.pid, 'SIGCONT');
+  }
+  assert.equal(Object.keys(batches).length, 1, 'the message went through the holder\'s inbox');
+  await until(async () => (await redis.hlen(inbox)) === 0 && (await redis.hlen(sessionOut(id))) === 1, 'the holder stored the message and deleted its inbox copy');
+  await redis.hset(inbox, batches);
+}
+
+async function exactlyOnceAfterDeath(env: SessionNodes, redis: Commands): Promise<void> {
+  const base = unique('dead');
+  const { holder, holderId, pub, id, lock } = await offlineSubscriber(env, redis, base, 2);
+  let back: Peer | undefined;
+  try {
+    await storedAndStillInInbox(redis, holder, holderId, pub, id, `${base}/t`, 'once');
+    await holder.stop('SIGKILL');
+    await redis.del(lock); // another node now cleans up: adopts the session and replays the inbox
+    back = await connectPeer(url(env.list[1]!), persistent(id), 30_000);
+    assert.equal(back.connack.sessionPresent, true, 'the session was adopted');
+    const got = await receiveUntilQuiet(back, 2000);
+    assert.deepEqual(got, ['once'], `${[...env.list, holder].map((n) => n.log()).join('\n')}`);
+  } finally {
+    await endPeers(pub, back);
+    await holder.stop('SIGKILL');
+    await redis.del(lock);
+  }
+}
+
+describe('a dead node\'s inbox replayed into its adopted sessions, one redis-server', { skip }, () => {
+  let server: RedisServer;
+  let redis: Commands;
+  let env: SessionNodes;
+  before(async () => {
+    server = await startRedis();
+    redis = await openRedis(server.url);
+    env = new SessionNodes(server.url);
+    await env.startThree('ir');
+  });
+  after(async () => {
+    await env?.stop();
+    redis?.disconnect();
+    await server?.destroy();
+  });
+
+  test('a QoS 2 message the dead node stored in the session but whose inbox copy it had not deleted yet is delivered once to the client resuming through another node [MQTT-4.3.3-10]', () => exactlyOnceAfterDeath(env, redis));
+
+  test('a node restarted with its id adopts its own previous session, which holds a QoS 2 message its inbox still has: the message is delivered once [MQTT-4.3.3-10]', async () => {
+    const base = unique('own');
+    const { holder, holderId, pub, id, lock } = await offlineSubscriber(env, redis, base, 2);
+    let again: CulexProcess | undefined;
+    let back: Peer | undefined;
+    try {
+      await storedAndStillInInbox(redis, holder, holderId, pub, id, `${base}/t`, 'once');
+      await holder.stop('SIGKILL');
+      // out of the status hash, no other node cleans up after it: its next run does, as it joins
+      await redis.hdel(keys.nodes, holderId);
+      await redis.del(lock);
+      await until(async () => (await redis.exists(keys.alive(holderId))) === 0, 'the killed node\'s alive key expired');
+      again = await env.start(holderId);
+      assert.match(again.log(), /found its previous run not cleaned up after; it adopted 1 of its persistent sessions/);
+      back = await connectPeer(url(again), persistent(id), 30_000);
+      assert.equal(back.connack.sessionPresent, true, 'the session was adopted by the restarted node');
+      const got = await receiveUntilQuiet(back, 2000);
+      assert.deepEqual(got, ['once'], `${[...env.list, holder, again].map((n) => n.log()).join('\n')}`);
+    } finally {
+      await endPeers(pub, back);
+      await holder.stop('SIGKILL');
+      await again?.stop('SIGKILL');
+      await redis.del(lock);
+    }
+  });
+
+  test('messages from one publisher to one topic arrive in the order published across the death of the subscriber\'s node: those replayed from its inbox come before those that reached the adopted session live [MQTT-4.6.0-5] [MQTT-4.6.0-6]', async () => {
+    const base = unique('order');
+    const topic = `${base}/t`;
+    const { holder, holderId, pub, id, lock } = await offlineSubscriber(env, redis, base, 1);
+    const inbox = keys.inbox(holderId);
+    const watcher = await openRedis(server.url);
+    let back: Peer | undefined;
+    const publish = async (from: number, to: number): Promise<void> => {
+      for (let i = from; i < to; i++) await pub.client.publishAsync(topic, String(i), { qos: 1 });
+    };
+    try {
+      await publish(0, 5);
+      await until(async () => (await redis.hlen(sessionOut(id))) === 5, 'the holder stored 0..4');
+      // 5..9 reach the paused holder's inbox only; kept aside, they stand for batches still on their way
+      process.kill(holder.pid, 'SIGSTOP');
+      let onTheirWay: Record<string, Buffer>;
+      try {
+        await publish(5, 10);
+        onTheirWay = await redis.hgetallBuffer(inbox);
+        await redis.del(inbox);
+      } finally {
+        await holder.stop('SIGKILL');
+      }
+      assert.ok(Object.keys(onTheirWay).length > 0, '5..9 went through the holder\'s inbox');
+      // the adopting node announces the adopted routes with the dead node's removal, then reads the
+      // inbox: once that announcement is seen, the batches on their way land, and 10..19 go live
+      // (the clean-up ends with a `gone` for the node too: only the first announcement counts)
+      let seen = false;
+      const adopted = new Promise<void>((resolve, reject) => {
+        watcher.on('message', (_channel: string, text: string) => {
+          const change = JSON.parse(text) as { node?: string; dropped?: string; gone?: boolean };
+          if (seen || (change.dropped !== holderId && !(change.node === holderId && change.gone === true))) return;
+          seen = true;
+          redis
+            .hset(inbox, onTheirWay)
+            .then(() => publish(10, 20))
+            .then(resolve, reject);
+        });
+      });
+      await watcher.subscribe(keys.routeChanges);
+      await redis.del(lock);
+      await adopted;
+      back = await connectPeer(url(env.list[1]!), persistent(id), 30_000);
+      assert.equal(back.connack.sessionPresent, true, 'the session was adopted');
+      const got = await receiveUntilQuiet(back, 2000);
+      assert.deepEqual(got, Array.from({ length: 20 }, (_, i) => String(i)), `${[...env.list, holder].map((n) => n.log()).join('\n')}`);
+    } finally {
+      watcher.disconnect();
+      await endPeers(pub, back);
+      await holder.stop('SIGKILL');
+      await redis.del(lock);
+    }
+  });
+});
+
+describe('a dead node\'s inbox replayed into its adopted sessions, three-primary Redis Cluster', { skip }, () => {
+  let cluster: RedisCluster;
+  let redis: Commands;
+  let env: SessionNodes;
+  before(async () => {
+    cluster = await startRedisCluster();
+    redis = await openRedis(cluster.url);
+    env = new SessionNodes(cluster.url);
+    for (const id of ['irc1', 'irc2']) env.list.push(await env.start(id));
+  });
+  after(async () => {
+    await env?.stop();
+    redis?.disconnect();
+    await cluster?.stop();
+  });
+
+  test('on a Redis Cluster, where the session entries and the inbox deletion are two transactions: a QoS 2 message stored by a node that died before deleting its inbox copy is delivered once [MQTT-4.3.3-10]', () => exactlyOnceAfterDeath(env, redis));
+});
