@@ -69,6 +69,10 @@ export class RedisStore implements Store {
   private readonly unsynced = new Set<string>();
   /** The commit Redis has not answered yet, if any. */
   private inflight: Promise<void> | undefined;
+  /** Redis Cluster: the last alsoCommit commands (other slots: inbox deletions) until Redis answers them. */
+  private extraInflight: Promise<void> | undefined;
+  /** Redis Cluster: per session, its last transaction held behind extraInflight, until answered (the session's next ones follow it). */
+  private readonly held = new Map<string, Promise<void>>();
   private closed = false;
 
   constructor(
@@ -81,7 +85,10 @@ export class RedisStore implements Store {
   /**
    * A command to commit with the changes recorded so far (the cluster deletes the inbox copy of a
    * batch it has stored): on a single server in the same MULTI, so both happen or neither does; on
-   * a Redis Cluster once they are answered. The commands given must share one slot.
+   * a Redis Cluster once they are answered. The commands given must share one slot. On a Redis
+   * Cluster, a later commit that deletes outgoing entries waits until Redis has answered these
+   * commands: an entry made from an inbox batch never leaves Redis while the batch is still there,
+   * where a node replaying the inbox after this one's death would take its message for new.
    */
   alsoCommit(command: Command): void {
     if (this.closed) return;
@@ -288,6 +295,26 @@ export class RedisStore implements Store {
     return commands;
   }
 
+  /**
+   * One session's MULTI on a Redis Cluster: sent at once, unless it deletes outgoing entries while
+   * earlier alsoCommit commands are unanswered (alsoCommit), or an earlier transaction of the
+   * session waits so: then after them, in order.
+   */
+  private sessionTransaction(clientId: string, commands: Command[], deletes: boolean): Promise<void> {
+    const before = this.held.get(clientId) ?? (deletes ? this.extraInflight : undefined);
+    if (before === undefined) return this.client.multi(commands).exec().then(failedCommand);
+    const sent = before.then(() => this.client.multi(commands).exec().then(failedCommand));
+    const answered = sent.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.held.set(clientId, answered);
+    void answered.then(() => {
+      if (this.held.get(clientId) === answered) this.held.delete(clientId);
+    });
+    return sent;
+  }
+
   /** One MULTI per session, pipelined together; the acknowledgements waiting on sync() follow. */
   private commit(): void {
     if (this.timer !== undefined) {
@@ -304,15 +331,25 @@ export class RedisStore implements Store {
     const transactions: Promise<unknown>[] = [];
     const single: Command[] = [];
     for (const [clientId, p] of pending) {
+      const deletes = this.sharded && this.extraInflight !== undefined && deletesEntries(p);
       const commands = this.commandsOf(clientId, p);
       if (commands.length === 0) continue;
-      if (this.sharded) transactions.push(this.client.multi(commands).exec().then(failedCommand));
+      if (this.sharded) transactions.push(this.sessionTransaction(clientId, commands, deletes));
       else single.push(...commands);
     }
     if (this.sharded && extra.length > 0) {
       // other slots: only once the sessions' changes are in, so they never come first
       const after = Promise.all(transactions);
-      transactions.push(after.then(() => this.client.multi(extra).exec().then(failedCommand)));
+      const sent = after.then(() => this.client.multi(extra).exec().then(failedCommand));
+      transactions.push(sent);
+      const answered = sent.then(
+        () => undefined,
+        () => undefined,
+      );
+      this.extraInflight = answered;
+      void answered.then(() => {
+        if (this.extraInflight === answered) this.extraInflight = undefined;
+      });
     } else single.push(...extra);
     if (single.length > 0) transactions.push(this.client.multi(single).exec().then(failedCommand));
     const previous = this.inflight;
@@ -333,6 +370,12 @@ export class RedisStore implements Store {
       },
     );
   }
+}
+
+/** True when the session's pending changes delete outgoing entries Redis has. */
+function deletesEntries(p: PendingSession): boolean {
+  for (const { value, inRedis } of p.outgoing.values()) if (value === null && inRedis) return true;
+  return false;
 }
 
 /** EXEC answers null when the transaction was aborted, and an error per failed command. */

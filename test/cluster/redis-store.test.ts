@@ -11,6 +11,7 @@ import { RedisStore } from '../../src/store/redis.js';
 import { allSessionKeys, sessionKeys } from '../../src/store/redis-keys.js';
 import type { StoredMessage } from '../../src/store/port.js';
 import { startRedis, startRedisCluster, type RedisCluster, type RedisServer } from '../helpers/redis.js';
+import { runTool } from '../helpers/processes.js';
 import { requireTool } from '../helpers/tools.js';
 
 const haveRedis = requireTool('redis-server') && requireTool('redis-cli');
@@ -243,4 +244,47 @@ describe('Redis store on a three-primary Redis Cluster', { skip }, () => {
     await redis?.stop();
   });
   storeTests('cluster', () => redis.url);
+
+  test('cluster: a commit that deletes an outgoing entry waits until the commands committed with an earlier commit in another slot (a node\'s inbox deletion) are answered, so the entry never leaves Redis before the inbox copy of its message [MQTT-4.3.3-10]', async () => {
+    const store = await openStore(redis.url);
+    const client = store.client;
+    const id = `gate-${process.pid}`;
+    const out = sessionKeys(id).outgoing;
+    /** The port of the primary holding a key's slot. */
+    const portOf = async (key: string): Promise<number> => {
+      const slot = Number(await client.cluster('KEYSLOT', key));
+      const ranges = (await client.cluster('SLOTS')) as [number, number, [string, number]][];
+      return ranges.find(([from, to]) => slot >= from && slot <= to)![2][1];
+    };
+    let inbox = '';
+    for (let i = 0; inbox === '' || (await portOf(inbox)) === (await portOf(out)); i++) inbox = `culex:{node:gate-${i}}:inbox`;
+    const inboxPort = await portOf(inbox);
+    try {
+      store.sessionSave({ clientId: id, protocolVersion: 5, expiryInterval: 300, disconnectedAt: 0 });
+      store.messageAdd(message(31, 'a/b', 'from another node', { qos: 2 }));
+      store.outgoingAdd(id, { seq: 1, messageId: 31, qos: 2, retain: false, subscriptionIds: undefined, packetId: 1, state: 'publish' });
+      await client.hset(inbox, 'node-a:1', 'batch');
+      // the inbox's primary holds writes for a while: the inbox deletion waits there
+      await runTool('redis-cli', ['-p', String(inboxPort), 'client', 'pause', '1500', 'write']);
+      const paused = Date.now();
+      store.alsoCommit(['hdel', inbox, 'node-a:1']);
+      const stored = store.sync();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      // the client completes the QoS 2 flow: the entry is deleted in the next commit
+      store.outgoingDelete(id, 1);
+      store.messageDelete(31);
+      const completed = store.sync();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.ok(Date.now() - paused < 1400, 'still within the pause');
+      assert.equal(await client.hexists(out, '1'), 1, 'the entry is still in Redis while the inbox copy is');
+      await Promise.all([stored, completed]);
+      assert.equal(await client.hexists(inbox, 'node-a:1'), 0);
+      assert.equal(await client.hexists(out, '1'), 0, 'deleted once the inbox copy was');
+      store.sessionDelete(id);
+      await store.sync();
+    } finally {
+      await runTool('redis-cli', ['-p', String(inboxPort), 'client', 'unpause']);
+      await store.close();
+    }
+  });
 });
