@@ -253,7 +253,7 @@ describe('Redis store on a three-primary Redis Cluster', { skip }, () => {
     /** The port of the primary holding a key's slot. */
     const portOf = async (key: string): Promise<number> => {
       const slot = Number(await client.cluster('KEYSLOT', key));
-      const ranges = (await client.cluster('SLOTS')) as [number, number, [string, number]][];
+      const ranges = (await client.cluster('SLOTS')) as unknown as [number, number, [string, number]][];
       return ranges.find(([from, to]) => slot >= from && slot <= to)![2][1];
     };
     let inbox = '';
