@@ -245,7 +245,7 @@ export class Liveness {
     await commands.del(keys.routes(dead), keys.wills(dead), keys.sessions(dead), keys.heldWills(dead));
     await commands.hdel(keys.nodes, dead);
     await commands.publish(keys.routeChanges, JSON.stringify({ node: dead, gone: true }));
-    node.table.removeNode(dead);
+    node.routeCheck.drop(dead);
     node.logger.log('notice', `Cluster: node ${dead} is gone; node ${node.id} removed its routes, adopted ${adopted} persistent sessions and handles the wills of its clients (${scheduled}).`);
   }
 }

@@ -192,9 +192,16 @@ export class ClusterNode implements ClusterPort, RouteListener {
     this.forwarder.forwardTo(node, frame, durable);
   }
 
-  /** A dead node leaves the route table, here and (gone) on every node. */
+  /**
+   * A dead node whose sessions this node adopts leaves the route table, here and (`dropped`, or
+   * `gone`) on every node. Its routes leave Redis first (before the announcement, on this node's
+   * command connection): its clean-up goes on (inbox replay, then its status entry), and until then
+   * the other nodes' heartbeat route check would read them back in, as its status shows routes they
+   * no longer have, and send to its inbox after the last replay (route-check.ts, drop()).
+   */
   dropNode(dead: string): void {
-    this.table.removeNode(dead);
+    this.routeCheck.drop(dead);
+    if (this.link.isUp) this.link.commands.del(keys.routes(dead)).catch(() => undefined);
     this.announce(dead);
   }
 
@@ -288,11 +295,11 @@ export class ClusterNode implements ClusterPort, RouteListener {
     const { node, seq } = change;
     if (typeof node !== 'string' || node === this.id) return;
     if (change.gone === true) {
-      this.table.removeNode(node);
+      this.routeCheck.drop(node);
       return;
     }
     if (change.left === true) return this.liveness.collect(node); // it left sessions to adopt (leave.ts)
-    if (typeof change.dropped === 'string' && change.dropped !== this.id) this.table.removeNode(change.dropped); // adopted by `node`
+    if (typeof change.dropped === 'string' && change.dropped !== this.id) this.routeCheck.drop(change.dropped); // adopted by `node`
     const list = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
     if (typeof seq !== 'number') return this.badFrame('route change without a sequence number');
     if (change.reset === true) {

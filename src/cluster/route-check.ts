@@ -2,7 +2,9 @@
 // hash with the one this node's table holds, and reads a node's routes again in full when an update
 // or reset was missed (published while this node's subscriber connection was away, e.g. just after
 // Redis came back). Without it such a node stayed unreachable until its next route change. A node
-// missing from the status hash at two heartbeats in a row left, and leaves the table.
+// missing from the status hash at two heartbeats in a row left, and leaves the table. A dead node
+// dropped from the table (`dropped`, `gone`) is never read back in: its routes leave Redis as it is
+// dropped (node.ts, dropNode), and a read on its way then is discarded (drop()).
 
 import { SEQ_FIELD, clusterKeys as keys } from './keys.js';
 import type { RedisLink } from './redis-link.js';
@@ -13,6 +15,8 @@ export class RouteCheck {
   private readonly advertisedSeqs = new Map<string, number>();
   /** Known nodes missing from the status hash at the previous heartbeat. */
   private missingBefore = new Set<string>();
+  /** Per dropped node, how many times it was dropped; forgotten once it is out of the status hash. */
+  private readonly drops = new Map<string, number>();
 
   constructor(
     private readonly table: RouteTable,
@@ -29,6 +33,22 @@ export class RouteCheck {
       this.table.removeNode(known);
     }
     this.missingBefore = missing;
+    // out of the status hash, a node's routes are out of Redis too (deleted before it): nothing stale to read
+    for (const node of this.drops.keys()) if (!nodes.includes(node)) this.drops.delete(node);
+  }
+
+  /**
+   * A dead node leaves the table: its sessions were adopted (`dropped`) or its clean-up is over
+   * (`gone`). Its status entry stays in Redis until that clean-up ends, and the heartbeat's check
+   * would read its routes back in — and send QoS 1/2 messages to an inbox the adopting node has
+   * already replayed and deleted: acknowledged, never delivered (a shared group's; a plain
+   * subscription's reach the adopted sessions directly too). The adopting node deletes its routes
+   * from Redis as it drops it, so later reads find none; a read sent before and answered after this
+   * drop (its reply and the drop come over two Redis connections) is discarded here.
+   */
+  drop(node: string): void {
+    this.drops.set(node, (this.drops.get(node) ?? 0) + 1);
+    this.table.removeNode(node);
   }
 
   /**
@@ -45,8 +65,10 @@ export class RouteCheck {
 
   /** Reads one node's routes in full (after a missed update, and at a resync). */
   async read(node: string): Promise<void> {
+    const drops = this.drops.get(node);
     try {
       const entries = await this.link.commands.hgetall(keys.routes(node));
+      if (this.drops.get(node) !== drops) return; // dropped while this read was on its way: what it read is stale
       // no sequence: the node has not written its routes back yet (Redis came back empty); its reset will
       if (entries[SEQ_FIELD] === undefined) return;
       const seq = Number(entries[SEQ_FIELD]);
