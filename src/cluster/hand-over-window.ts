@@ -10,6 +10,8 @@
 //    committed session; what it gets after is re-forwarded; nothing falls in between.
 //  - B buffers targeted frames until the session is installed (after what Redis held), then
 //    delivers them to it alone, keeping their arrival order (per publisher, the order A got them).
+//    Their batches stay in B's inbox until then: deleted in the commit of the entries made from
+//    them, so B dying before that leaves them for the node that cleans up after it (session-moves.ts).
 //  - Duplicates: once B's entries are announced a message can reach B both directly and through A.
 //    Frames carry an id (origin node, its routing sequence), the same on every path; for a while
 //    after the install B records the ids of the frames that reached the session either way: a
@@ -42,6 +44,8 @@ interface Tombstone {
 /** A session arriving here: targeted frames wait for it, then the ids of direct ones are recorded for a while. */
 interface Arrival {
   buffered: MessageFrame[] | undefined;
+  /** The inbox fields of the batches the buffered frames came in: kept in the inbox until they are delivered. */
+  readonly fields: Set<string>;
   session: Session | undefined;
   index: TopicIndex<Subscription> | undefined;
   readonly seen: Set<string>;
@@ -55,6 +59,8 @@ const idKey = (id: FrameId): string => `${id.origin}\u0000${id.seq}`;
 export class HandOverWindow {
   private readonly tombstones = new Map<string, Tombstone>();
   private readonly arrivals = new Map<string, Arrival>();
+  /** Inbox fields whose deletion waits for buffered frames, with how many arrivals wait on each. */
+  private readonly heldFields = new Map<string, number>();
   /** Targeted frames dropped: their session was neither here, arriving, nor let go from here. */
   orphaned = 0;
 
@@ -141,7 +147,7 @@ export class HandOverWindow {
       arrival.buffered ??= [];
       return;
     }
-    this.arrivals.set(clientId, { buffered: [], session: undefined, index: undefined, seen: new Set() });
+    this.arrivals.set(clientId, { buffered: [], fields: new Set(), session: undefined, index: undefined, seen: new Set() });
   }
 
   /**
@@ -156,6 +162,7 @@ export class HandOverWindow {
     arrival.buffered = undefined;
     if (session === undefined) {
       this.arrivals.delete(clientId);
+      this.releaseFields(arrival); // a clean start, or no session in Redis: nothing to deliver them to
       return;
     }
     arrival.session = session;
@@ -167,6 +174,20 @@ export class HandOverWindow {
     }, this.heartbeatMs * 20);
     timer.unref();
     for (const frame of buffered) this.deliver(arrival, frame);
+    // their inbox copies go in the commit of the entries just made from them
+    this.releaseFields(arrival);
+  }
+
+  private releaseFields(arrival: Arrival): void {
+    for (const field of arrival.fields) {
+      const count = this.heldFields.get(field)!;
+      if (count > 1) this.heldFields.set(field, count - 1);
+      else {
+        this.heldFields.delete(field);
+        this.node.inboxStored(field);
+      }
+    }
+    arrival.fields.clear();
   }
 
   /**
@@ -188,25 +209,37 @@ export class HandOverWindow {
     return had;
   }
 
-  /** A frame targeted at one session: re-forwarded if let go from here, buffered while arriving, else delivered. */
-  targeted(frame: MessageFrame, clientId: string): void {
+  /**
+   * A frame targeted at one session: re-forwarded if let go from here, buffered while arriving,
+   * else delivered. True when buffered: the inbox copy of its batch (field, if it came through the
+   * inbox) then stays until the session is installed and the entries made from it are committed.
+   */
+  targeted(frame: MessageFrame, clientId: string, field?: string): boolean {
     const tombstone = this.tombstones.get(clientId);
     if (tombstone !== undefined) {
       this.node.forwardTo(tombstone.to, encodeMessageFrame(frame.message, frame.plain, frame.groups, frame.id, clientId), frame.message.qos > 0);
-      return;
+      return false;
     }
     const arrival = this.arrivals.get(clientId);
     if (arrival?.buffered !== undefined) {
       arrival.buffered.push(frame);
-      return;
+      if (field !== undefined && !arrival.fields.has(field)) {
+        arrival.fields.add(field);
+        this.heldFields.set(field, (this.heldFields.get(field) ?? 0) + 1);
+      }
+      return true;
     }
-    if (arrival !== undefined) return this.deliver(arrival, frame);
+    if (arrival !== undefined) {
+      this.deliver(arrival, frame);
+      return false;
+    }
     const session = this.node.broker.sessions.get(clientId);
     if (session === undefined) {
       this.orphaned++;
-      return;
+      return false;
     }
     deliverToSession(session, frame.message, Date.now(), frame.plain, frame.groups);
+    return false;
   }
 
   private deliver(arrival: Arrival, frame: MessageFrame): void {
@@ -224,6 +257,7 @@ export class HandOverWindow {
     for (const tombstone of this.tombstones.values()) clearInterval(tombstone.timer);
     this.tombstones.clear();
     this.arrivals.clear();
+    this.heldFields.clear(); // left in the inbox, for the node that adopts this one's sessions
   }
 }
 

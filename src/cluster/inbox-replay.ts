@@ -15,7 +15,7 @@
 import { Router, type SharedGroup } from '../broker/router.js';
 import type { ClusterMessageId, Message } from '../broker/message.js';
 import type { Outgoing, Session } from '../broker/session.js';
-import { FrameKind, decodeFrames } from './frame.js';
+import { FrameKind, decodeFrames, type MessageFrame } from './frame.js';
 import { deliverToSession } from './hand-over-window.js';
 
 const idKey = (id: ClusterMessageId): string => `${id.origin}\u0000${id.seq}`;
@@ -23,6 +23,8 @@ const idKey = (id: ClusterMessageId): string => `${id.origin}\u0000${id.seq}`;
 export class InboxReplay {
   /** Fields of the batches read, for the inbox to lose them once their messages are stored. */
   readonly fields = new Set<string>();
+  /** Frames targeted at sessions not adopted here (another node took them meanwhile): forwarded to them (session-moves.ts). */
+  readonly elsewhere: MessageFrame[] = [];
   /** A router holding only the adopted sessions' subscriptions: the same matching, QoS, No Local and shared-group rules. */
   private readonly router: Router;
   /** Per session, the seq of its newest entry when adopted: entries made later came live or from the replay. */
@@ -62,7 +64,8 @@ export class InboxReplay {
         if (frame.target !== undefined) {
           // re-forwarded during a hand-over to the dead node: for that one session only
           const session = this.sessions.find((s) => s.clientId === frame.target);
-          if (session !== undefined && this.admit(session)) deliverToSession(session, message, now, frame.plain, groups);
+          if (session === undefined) this.elsewhere.push(frame);
+          else if (this.admit(session)) deliverToSession(session, message, now, frame.plain, groups);
           return;
         }
         // one delivery per shared group: none when a member holds it already

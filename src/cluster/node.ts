@@ -15,7 +15,7 @@ import type { Session } from '../broker/session.js';
 import type { RouteListener, RouteScope } from '../broker/router.js';
 import type { Will } from '../protocol/packets.js';
 import type { ClusterUrl } from './cluster-url.js';
-import { FrameKind, decodeFrames, type Frame, type WillOwner } from './frame.js';
+import { FrameKind, decodeFrames, encodeMessageFrame, type Frame, type MessageFrame, type WillOwner } from './frame.js';
 import { SEQ_FIELD, clusterKeys as keys } from './keys.js';
 import { ClientRegistry } from './client-registry.js';
 import { DynsecShare, type SharedDynsec } from './dynsec-share.js';
@@ -192,6 +192,12 @@ export class ClusterNode implements ClusterPort, RouteListener {
     this.forwarder.forwardTo(node, frame, durable);
   }
 
+  /** Resolves once the inbox writes of the durable frames queued so far are answered. */
+  async forwardBarrier(): Promise<void> {
+    this.forwarder.flush();
+    await this.forwarder.barrier();
+  }
+
   /**
    * A dead node whose sessions this node adopts leaves the route table, here and (`dropped`, or
    * `gone`) on every node. Its routes leave Redis first (before the announcement, on this node's
@@ -223,13 +229,21 @@ export class ClusterNode implements ClusterPort, RouteListener {
     if (this.closed) return;
     if (channel === this.dataChannel) {
       this.stats.receivedBatches++;
+      // the inbox frame comes first in a batch (forwarder.ts)
       let inboxField: string | undefined;
+      let waiting: MessageFrame[] | undefined;
+      let routed = false;
       const error = decodeFrames(data, (frame) => {
         if (frame.kind === FrameKind.inbox) inboxField = frame.field;
-        else this.onFrame(frame);
+        else if (this.onFrame(frame, inboxField)) (waiting ??= []).push(frame as MessageFrame);
+        else routed ||= frame.kind === FrameKind.message;
       });
       if (error !== undefined) this.badFrame(`data channel: ${error}`);
-      if (inboxField !== undefined) this.stored(inboxField);
+      if (inboxField === undefined) return;
+      if (waiting === undefined) return this.inboxStored(inboxField);
+      // targeted frames wait for their session (hand-over-window.ts): the inbox keeps them until
+      // it is installed, and only them once the rest of the batch is in the sessions
+      if (routed) this.commitWithSessions(['hset', keys.inbox(this.id), inboxField, Buffer.concat(waiting.map((f) => encodeMessageFrame(f.message, f.plain, f.groups, f.id, f.target)))]);
     } else if (channel === keys.routeChanges) {
       this.onRouteChange(data.toString('utf8'));
     } else if (channel === keys.retainedChanges) {
@@ -244,9 +258,9 @@ export class ClusterNode implements ClusterPort, RouteListener {
   /**
    * The batch's messages are in this node's sessions: its inbox copy goes in the same commit as
    * they (one MULTI on a single server), so a node dying in between cannot leave a copy behind
-   * that the adopting node would deliver a second time.
+   * that the adopting node would deliver a second time, nor lose one it has not stored.
    */
-  private stored(field: string): void {
+  inboxStored(field: string): void {
     if (this.moves.holdInboxDeletion(field)) return; // adopting its own previous sessions: after the replay
     this.commitWithSessions(['hdel', keys.inbox(this.id), field]);
   }
@@ -257,20 +271,27 @@ export class ClusterNode implements ClusterPort, RouteListener {
     if (store instanceof RedisStore) store.alsoCommit(command);
   }
 
-  private onFrame(frame: Frame): void {
+  /** One frame from the data channel (field: its batch's inbox field); true when it waits for a session arriving here. */
+  private onFrame(frame: Frame, field: string | undefined): boolean {
     if (frame.kind === FrameKind.takeover) {
       this.stats.takeovers++;
       this.broker.takenOverRemotely(frame.clientId, frame.clean);
-      return;
+      return false;
     }
-    if (frame.kind === FrameKind.handOver) return this.moves.onRequest(frame);
-    if (frame.kind === FrameKind.handedOver) return this.moves.onAnswer(frame.clientId);
-    if (frame.kind === FrameKind.inbox || frame.kind === FrameKind.willOwner) return; // a will's owner only travels inside a stored will
+    if (frame.kind === FrameKind.handOver) {
+      this.moves.onRequest(frame);
+      return false;
+    }
+    if (frame.kind === FrameKind.handedOver) {
+      this.moves.onAnswer(frame.clientId);
+      return false;
+    }
+    if (frame.kind === FrameKind.inbox || frame.kind === FrameKind.willOwner) return false; // a will's owner only travels inside a stored will
     this.stats.receivedMessages++;
-    if (frame.target !== undefined) return this.window.targeted(frame, frame.target);
+    if (frame.target !== undefined) return this.window.targeted(frame, frame.target, field);
     const now = Date.now();
     const message = frame.message;
-    if (message.isExpired(now)) return; // [MQTT-3.3.2-5]
+    if (message.isExpired(now)) return false; // [MQTT-3.3.2-5]
     const groups = frame.groups;
     const scope: RouteScope =
       groups.length === 0
@@ -283,6 +304,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
     const had = this.window.recording ? this.window.received(frame) : undefined;
     this.broker.router.publish(message, now, scope, had);
     if (this.window.leaving) this.window.routed(message, frame.id, frame.plain, (group, topicFilter) => groups.some((ref) => ref.group === group && ref.topicFilter === topicFilter));
+    return false;
   }
 
   private onRouteChange(text: string): void {

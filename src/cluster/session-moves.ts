@@ -6,14 +6,16 @@
 //    their subscriptions stay routed and messages keep queueing until their clients come back;
 //  - inbox replay: QoS 1/2 batches sent to the dead node that it never confirmed are delivered to
 //    the adopted sessions (inbox-replay.ts), so nothing a publisher had acknowledged is lost with
-//    the node.
+//    the node. A session a hand-over was bringing to the dead node (targeted frames in its inbox,
+//    the session let go by the old node, never installed) is adopted too when no node holds its
+//    client id, and its frames are forwarded to the node that does otherwise.
 // See docs/CLUSTER.md, "Sessions in Redis".
 
 import type { Session } from '../broker/session.js';
 import type { LoadedSession } from '../store/port.js';
-import { encodeHandOverFrame, encodeHandedOverFrame, type HandOverFrame } from './frame.js';
+import { FrameKind, decodeFrames, encodeHandOverFrame, encodeHandedOverFrame, encodeMessageFrame, type HandOverFrame, type MessageFrame } from './frame.js';
 import { InboxReplay } from './inbox-replay.js';
-import { ADOPT_CLIENT, RELEASE_CLIENT, clusterKeys as keys } from './keys.js';
+import { ADOPT_CLIENT, CLAIM_FREE_CLIENT, RELEASE_CLIENT, clusterKeys as keys } from './keys.js';
 import type { ClusterNode } from './node.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
@@ -110,13 +112,21 @@ export class SessionMoves {
     if (dead === id) this.ownInbox = new Set();
     const adopted: Session[] = [];
     try {
-      for (const clientId of clientIds) {
-        if ((await commands.eval(ADOPT_CLIENT, 1, keys.clients, clientId, dead, id)) !== 1) continue;
+      const claim = async (clientId: string, free: boolean): Promise<void> => {
+        let claimed = await commands.eval(ADOPT_CLIENT, 1, keys.clients, clientId, dead, id);
+        if (claimed !== 1 && free) claimed = await commands.eval(CLAIM_FREE_CLIENT, 2, keys.clients, keys.clientRuns, clientId, id, this.node.run);
+        if (claimed !== 1) return;
         ids.add(clientId);
         const stored = await persistence?.loadStored(clientId);
         if (stored === undefined) await commands.eval(RELEASE_CLIENT, 2, keys.clients, keys.clientRuns, clientId, id);
         else loaded.push(stored);
-      }
+      };
+      for (const clientId of clientIds) await claim(clientId, false);
+      // sessions on their way to the dead node (a hand-over it had not finished): let go by their
+      // old node, held by none (or by the dead node, its session set not written yet) unless
+      // their client came back through another node meanwhile
+      const arriving = await this.arriving(dead, clientIds);
+      for (const clientId of arriving) await claim(clientId, true);
       for (const stored of loaded) {
         const session = persistence?.install(broker, stored);
         if (session !== undefined) adopted.push(session);
@@ -124,7 +134,7 @@ export class SessionMoves {
       if (dead !== id) this.node.dropNode(dead); // its own previous life: its routes are rewritten at the join
       for (const session of adopted) commands.sadd(keys.sessions(id), session.clientId).catch(() => undefined);
       // the sessions stay here until the inbox is replayed into them (a hand-over request waits)
-      if (adopted.length > 0) await this.replayInbox(dead, adopted);
+      if (adopted.length > 0 || arriving.length > 0) await this.replayInbox(dead, adopted);
       else await commands.del(keys.inbox(dead));
     } finally {
       // a replay that failed leaves the held fields in the inbox: replayed again should this node die
@@ -147,6 +157,8 @@ export class SessionMoves {
     replay.read(await commands.hgetallBuffer(keys.inbox(dead)));
     await sleep(this.heartbeatMs);
     replay.read(await commands.hgetallBuffer(keys.inbox(dead)));
+    // frames for sessions another node holds: into its inbox before they leave this one
+    if (replay.elsewhere.length > 0) await this.forwardElsewhere(dead, replay.elsewhere);
     replay.finish(Date.now());
     if (dead === this.node.id) {
       // this node's own inbox (its previous life's) gets live batches too: only what was read goes,
@@ -156,6 +168,39 @@ export class SessionMoves {
       if (fields.size > 0) this.node.commitWithSessions(['hdel', keys.inbox(dead), ...fields]);
     } else this.node.commitWithSessions(['del', keys.inbox(dead)]);
     if (replay.fields.size > 0) this.node.logger.log('notice', `Cluster: delivered ${replay.fields.size} batches left for node ${dead} to its ${sessions.length} adopted sessions.`);
+  }
+
+  /** The client ids a dead node's inbox has targeted frames for, other than those given: sessions a hand-over was bringing to it. */
+  private async arriving(dead: string, clientIds: readonly string[]): Promise<string[]> {
+    const known = new Set(clientIds);
+    const targets = new Set<string>();
+    for (const batch of Object.values(await this.node.link.commands.hgetallBuffer(keys.inbox(dead)))) {
+      decodeFrames(batch, (frame) => {
+        if (frame.kind === FrameKind.message && frame.target !== undefined && !known.has(frame.target)) targets.add(frame.target);
+      });
+    }
+    return [...targets];
+  }
+
+  /**
+   * Targeted frames for sessions not adopted here (their client came back through another node
+   * before this clean-up): forwarded to the node holding each, through its inbox (as a hand-over's
+   * old node re-forwards them), and waited for, so none leaves Redis with the dead node's inbox.
+   */
+  private async forwardElsewhere(dead: string, frames: readonly MessageFrame[]): Promise<void> {
+    const commands = this.node.link.commands;
+    const holders = new Map<string, string | null>();
+    let forwarded = 0;
+    for (const frame of frames) {
+      const target = frame.target!;
+      if (!holders.has(target)) holders.set(target, await commands.hget(keys.clients, target));
+      const holder = holders.get(target);
+      if (holder === null || holder === undefined || holder === dead) continue; // nobody holds it: no session to deliver to
+      this.node.forwardTo(holder, encodeMessageFrame(frame.message, frame.plain, frame.groups, frame.id, target), frame.message.qos > 0);
+      forwarded++;
+    }
+    await this.node.forwardBarrier();
+    if (forwarded > 0) this.node.logger.log('notice', `Cluster: forwarded ${forwarded} messages left for node ${dead} to the nodes now holding their sessions.`);
   }
 
   /**

@@ -6,10 +6,14 @@
 // has stored the message, written back (the node "died between its two transactions"), or kept
 // aside and written back during the adoption (a batch "on its way"). Real redis-server (and a
 // three-primary Redis Cluster) and `culex broker --cluster --persistence-location` processes,
-// driven by MQTT.js; the nodes' reaper lock is held by hand while a node is paused.
+// driven by MQTT.js; the nodes' reaper lock is held by hand while a node is paused. The same for a
+// hand-over's new node dying while it buffers what the old node re-forwarded (the old node's part
+// played by hand): what it buffered reaches the client through a third node.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Message } from '../../src/broker/message.js';
 import { parseClusterUrl } from '../../src/cluster/cluster-url.js';
+import { FrameKind, decodeFrames, encodeInboxFrame, encodeMessageFrame } from '../../src/cluster/frame.js';
 import { clusterKeys as keys } from '../../src/cluster/keys.js';
 import { redisClient, type Commands } from '../../src/cluster/redis-link.js';
 import type { CulexProcess } from '../helpers/culex-process.js';
@@ -117,6 +121,81 @@ async function exactlyOnceAfterDeath(env: SessionNodes, redis: Commands): Promis
   }
 }
 
+/**
+ * A live hand-over to node B, B SIGKILLed while it buffers the frames the old node re-forwarded to
+ * the arriving session (hand-over-window.ts), before it has installed the session: B's hand-over
+ * request reaches the old node A, which the test has SIGKILLed while keeping its alive key and
+ * reaper lock, so B waits for A's answer meanwhile. The test plays A's part after its cut: five
+ * QoS 1 frames targeted at the session written to B's inbox and published on B's data channel, as
+ * A's forwarder does, then (once B is dead) A's release of the client id. The client resumes
+ * through a third node, after the clean-up after B, or before it (then the cleaner forwards the
+ * frames to that node). Each batch must still be in B's inbox when B dies.
+ */
+async function bufferedOnArrivingNode(env: SessionNodes, redis: Commands, redisUrl: string, resumeFirst: boolean): Promise<void> {
+  const base = unique(resumeFirst ? 'arriving-back' : 'arriving');
+  const topic = `${base}/t`;
+  const { holder, holderId, pub, id, lock } = await offlineSubscriber(env, redis, base, 1);
+  const takerId = `${base}-b`;
+  const taker = await env.start(takerId);
+  const takerLock = keys.reaper(takerId);
+  const takerInbox = keys.inbox(takerId);
+  const watcher = await openRedis(redisUrl);
+  let connecting: Promise<Peer | undefined> | undefined;
+  let back: Peer | undefined;
+  const received = async (): Promise<number> => {
+    const status = await redis.hget(keys.nodes, takerId);
+    return status === null ? 0 : (JSON.parse(status) as { receivedMessages: number }).receivedMessages;
+  };
+  try {
+    await holder.stop('SIGKILL');
+    await redis.set(keys.alive(holderId), 'test', 'PX', 60_000); // alive, only slow: B waits for its answer
+    const asked = new Promise<void>((resolve) => watcher.on('messageBuffer', () => resolve()));
+    await watcher.subscribe(keys.data(holderId));
+    connecting = connectPeer(url(taker), persistent(id), 30_000).catch(() => undefined);
+    await asked; // B's hand-over request: B now buffers what is targeted at the session
+    const before = await received();
+    for (let i = 0; i < 5; i++) {
+      const field = `${holderId}:${1000 + i}`;
+      const message = new Message(topic, Buffer.from(String(i)), 1, false, undefined, 0, pub.client.options.clientId);
+      const frames = [encodeInboxFrame(field), encodeMessageFrame(message, true, undefined, { origin: holderId, seq: 1000 + i }, id)];
+      // the first batch also has a message routed at once (to no subscriber here): the inbox keeps only the buffered frame
+      if (i === 0) frames.splice(1, 0, encodeMessageFrame(new Message(`${base}/other`, Buffer.from('x'), 1, false, undefined, 0, undefined), true, undefined, { origin: holderId, seq: 999 }));
+      const batch = Buffer.concat(frames);
+      await redis.hset(takerInbox, field, batch);
+      await redis.publish(keys.data(takerId), batch);
+    }
+    await until(async () => (await received()) >= before + 6, 'the taking node received the six frames');
+    assert.equal(await redis.hlen(takerInbox), 5, 'the buffered batches are still in the inbox of the taking node');
+    const kept: (string | undefined)[] = [];
+    decodeFrames((await redis.hgetBuffer(takerInbox, `${holderId}:1000`))!, (frame) => frame.kind === FrameKind.message && kept.push(frame.target));
+    assert.deepEqual(kept, [id], 'the first batch keeps its buffered frame only');
+    if (resumeFirst) await redis.set(takerLock, 'test', 'PX', 60_000);
+    await taker.stop('SIGKILL');
+    // A after its cut: the client id and its session set let go, then A cleaned up after
+    await redis.hdel(keys.clients, id);
+    await redis.srem(keys.sessions(holderId), id);
+    await redis.del(keys.alive(holderId), lock);
+    if (resumeFirst) {
+      back = await connectPeer(url(env.list[1]!), persistent(id), 30_000);
+      assert.equal(back.connack.sessionPresent, true, 'the session was read from Redis');
+      await redis.del(takerLock); // now the clean-up after B: it forwards the frames to the session's node
+    }
+    await until(async () => (await redis.hexists(keys.nodes, takerId)) === 0, 'a node cleaned up after the taking node');
+    if (back === undefined) {
+      back = await connectPeer(url(env.list[1]!), persistent(id), 30_000);
+      assert.equal(back.connack.sessionPresent, true, 'the session was adopted');
+    }
+    const got = await receiveUntilQuiet(back, 2000);
+    assert.deepEqual(got, ['0', '1', '2', '3', '4'], `${[...env.list, holder, taker].map((n) => n.log()).join('\n')}`);
+  } finally {
+    watcher.disconnect();
+    await endPeers(pub, back, await connecting);
+    await holder.stop('SIGKILL');
+    await taker.stop('SIGKILL');
+    await redis.del(keys.alive(holderId), lock, takerLock);
+  }
+}
+
 describe('a dead node\'s inbox replayed into its adopted sessions, one redis-server', { skip }, () => {
   let server: RedisServer;
   let redis: Commands;
@@ -160,6 +239,10 @@ describe('a dead node\'s inbox replayed into its adopted sessions, one redis-ser
       await redis.del(lock);
     }
   });
+
+  test('QoS 1 messages re-forwarded during a hand-over to a node that dies while it buffers them, before the session is installed there, reach the client resuming through a third node after the clean-up [MQTT-4.5.0-1]', () => bufferedOnArrivingNode(env, redis, server.url, false));
+
+  test('the same, the client resuming through a third node before the clean-up: the node cleaning up forwards the messages to it [MQTT-4.5.0-1]', () => bufferedOnArrivingNode(env, redis, server.url, true));
 
   test('messages from one publisher to one topic arrive in the order published across the death of the subscriber\'s node: those replayed from its inbox come before those that reached the adopted session live [MQTT-4.6.0-5] [MQTT-4.6.0-6]', async () => {
     const base = unique('order');
