@@ -19,6 +19,7 @@ import { runTool } from '../helpers/processes.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { startTcpCut, type TcpCut } from '../helpers/tcp-cut.js';
 import { requireTool } from '../helpers/tools.js';
+import { until } from '../helpers/until.js';
 
 const haveRedis = requireTool('redis-server') && requireTool('redis-cli');
 const skip = !haveRedis && process.env.CI !== 'true' ? 'redis-server not installed: apt-get install redis-server' : false;
@@ -36,14 +37,6 @@ describe('a dead node whose sessions were adopted, while its clean-up goes on', 
 
   const cli = async (...args: string[]): Promise<string> => (await runTool('redis-cli', ['-p', String(redis.port), '--raw', ...args])).stdout.trim();
 
-  /** Polls until check holds (bounded: 20 s). */
-  async function until(check: () => Promise<boolean>, what: string): Promise<void> {
-    const deadline = Date.now() + 20_000;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`never: ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
 
   test('QoS 1 and 2 messages published on a third node during a slow clean-up of a SIGKILLed node reach its resuming persistent subscribers: every one to a shared subscription, each QoS 2 one to a plain subscription once [MQTT-4.3.3-1]', async () => {
     const base = `dropped-${process.pid}`;

@@ -16,6 +16,7 @@ import { runTool } from '../helpers/processes.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { startTcpCut, type TcpCut } from '../helpers/tcp-cut.js';
 import { requireTool } from '../helpers/tools.js';
+import { until as pollUntil } from '../helpers/until.js';
 
 const haveRedis = requireTool('redis-server') && requireTool('redis-cli');
 const skip = !haveRedis && process.env.CI !== 'true' ? 'redis-server not installed: apt-get install redis-server' : false;
@@ -32,13 +33,7 @@ describe('a node restarting while another cleans up after its previous run', { s
   const cli = async (...args: string[]): Promise<string> => (await runTool('redis-cli', ['-p', String(redis.port), '--raw', ...args])).stdout.trim();
 
   /** Polls until check holds (bounded: 10 s). */
-  async function until(check: () => Promise<boolean>, what: string): Promise<void> {
-    const deadline = Date.now() + 10_000;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`never: ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
+  const until = (check: () => Promise<boolean>, what: string): Promise<void> => pollUntil(check, what, 10_000, 100);
 
   test('the restarted node waits while its reaper lock is held, then writes its routes and status after the clean-up, which no longer deletes them; messages reach its subscribers', async () => {
     const base = `rejoin-${process.pid}`;
