@@ -196,6 +196,9 @@ export class Forwarder {
     };
     done.then(turn.resolve, turn.reject);
     done.then(settled, settled);
+    // a failed write rejects those waiting on the barrier; a turn of re-forwards nobody waits
+    // for must not end the process as an unhandled rejection
+    turn.promise.catch(() => undefined);
   }
 
   /** What a QoS 1/2 acknowledgement waits for: the inbox writes of this turn and those before. */

@@ -7,7 +7,11 @@
 //    other nodes to have them too). Whatever A routes meanwhile — forwarded to it or published on it
 //    — that matches the tombstone is re-forwarded to B as a frame targeted at that one session,
 //    through the forwarder, so into B's inbox too. What A delivered before the cut is in the
-//    committed session; what it gets after is re-forwarded; nothing falls in between.
+//    committed session; what it gets after is re-forwarded; nothing falls in between. A batch
+//    from A's inbox that had frames re-forwarded leaves A's inbox only once their writes to B's
+//    inbox are answered: in the commit of its other frames' entries its copy is rewritten to hold
+//    only the re-forwarded (targeted) frames, deleted after the forwarder's barrier. The two
+//    writes go on two connections, so A dying in between would otherwise lose them.
 //  - B buffers targeted frames until the session is installed (after what Redis held), then
 //    delivers them to it alone, keeping their arrival order (per publisher, the order A got them).
 //    Their batches stay in B's inbox until then: deleted in the commit of the entries made from
@@ -63,6 +67,11 @@ export class HandOverWindow {
   private readonly heldFields = new Map<string, number>();
   /** Targeted frames dropped: their session was neither here, arriving, nor let go from here. */
   orphaned = 0;
+  /**
+   * While the node reads an inbox batch with a tombstone in place (node.ts): the durable frames
+   * re-forwarded from it, targeted, for its inbox copy to keep until their writes are answered.
+   */
+  reforwarded: Buffer[] | undefined;
 
   constructor(
     private readonly node: ClusterNode,
@@ -134,8 +143,13 @@ export class HandOverWindow {
         else if (groupAllowed(subscription.group, subscription.topicFilter) && !this.node.broker.router.hasSharedMembers(subscription.group, subscription.topicFilter)) (groups ??= []).push({ group: subscription.group, topicFilter: subscription.topicFilter });
       }
       if (!toPlain && groups === undefined) continue;
-      this.node.forwardTo(tombstone.to, encodeMessageFrame(message, toPlain, groups, id, tombstone.clientId), message.qos > 0);
+      this.reforward(tombstone.to, encodeMessageFrame(message, toPlain, groups, id, tombstone.clientId), message.qos > 0);
     }
+  }
+
+  private reforward(node: string, frame: Buffer, durable: boolean): void {
+    this.node.forwardTo(node, frame, durable);
+    if (durable) this.reforwarded?.push(frame);
   }
 
   // ---- the node taking a session (B) -----------------------------------------------------------
@@ -179,15 +193,23 @@ export class HandOverWindow {
   }
 
   private releaseFields(arrival: Arrival): void {
-    for (const field of arrival.fields) {
-      const count = this.heldFields.get(field)!;
-      if (count > 1) this.heldFields.set(field, count - 1);
-      else {
-        this.heldFields.delete(field);
-        this.node.inboxStored(field);
-      }
-    }
+    for (const field of arrival.fields) this.release(field);
     arrival.fields.clear();
+  }
+
+  /** The inbox copy of a batch stays until released as often as held; then it goes with the sessions' next commit. */
+  hold(field: string): void {
+    this.heldFields.set(field, (this.heldFields.get(field) ?? 0) + 1);
+  }
+
+  release(field: string): void {
+    const count = this.heldFields.get(field);
+    if (count === undefined) return; // closed: the copy stays, for the node adopting this one's sessions
+    if (count > 1) this.heldFields.set(field, count - 1);
+    else {
+      this.heldFields.delete(field);
+      this.node.inboxStored(field);
+    }
   }
 
   /**
@@ -217,7 +239,7 @@ export class HandOverWindow {
   targeted(frame: MessageFrame, clientId: string, field?: string): boolean {
     const tombstone = this.tombstones.get(clientId);
     if (tombstone !== undefined) {
-      this.node.forwardTo(tombstone.to, encodeMessageFrame(frame.message, frame.plain, frame.groups, frame.id, clientId), frame.message.qos > 0);
+      this.reforward(tombstone.to, encodeMessageFrame(frame.message, frame.plain, frame.groups, frame.id, clientId), frame.message.qos > 0);
       return false;
     }
     const arrival = this.arrivals.get(clientId);
@@ -225,7 +247,7 @@ export class HandOverWindow {
       arrival.buffered.push(frame);
       if (field !== undefined && !arrival.fields.has(field)) {
         arrival.fields.add(field);
-        this.heldFields.set(field, (this.heldFields.get(field) ?? 0) + 1);
+        this.hold(field);
       }
       return true;
     }

@@ -63,6 +63,9 @@ export interface ClusterStats {
 
 const PLAIN_ONLY: RouteScope = { plain: true, sharedAllowed: () => false };
 
+/** A frame waiting for a session arriving here, as its batch's rewritten inbox copy holds it. */
+const encodeTargeted = (f: MessageFrame): Buffer => encodeMessageFrame(f.message, f.plain, f.groups, f.id, f.target);
+
 export class ClusterNode implements ClusterPort, RouteListener {
   readonly id: string;
   /**
@@ -233,17 +236,23 @@ export class ClusterNode implements ClusterPort, RouteListener {
       let inboxField: string | undefined;
       let waiting: MessageFrame[] | undefined;
       let routed = false;
+      const window = this.window;
+      // a session let go from here: the frames re-forwarded to its new node are collected
+      if (window.leaving) window.reforwarded = [];
       const error = decodeFrames(data, (frame) => {
         if (frame.kind === FrameKind.inbox) inboxField = frame.field;
         else if (this.onFrame(frame, inboxField)) (waiting ??= []).push(frame as MessageFrame);
         else routed ||= frame.kind === FrameKind.message;
       });
+      const reforwarded = window.reforwarded;
+      window.reforwarded = undefined;
       if (error !== undefined) this.badFrame(`data channel: ${error}`);
       if (inboxField === undefined) return;
+      if (reforwarded !== undefined && reforwarded.length > 0) return this.reforwardedFrom(inboxField, waiting, reforwarded);
       if (waiting === undefined) return this.inboxStored(inboxField);
       // targeted frames wait for their session (hand-over-window.ts): the inbox keeps them until
       // it is installed, and only them once the rest of the batch is in the sessions
-      if (routed) this.commitWithSessions(['hset', keys.inbox(this.id), inboxField, Buffer.concat(waiting.map((f) => encodeMessageFrame(f.message, f.plain, f.groups, f.id, f.target)))]);
+      if (routed) this.commitWithSessions(['hset', keys.inbox(this.id), inboxField, Buffer.concat(waiting.map(encodeTargeted))]);
     } else if (channel === keys.routeChanges) {
       this.onRouteChange(data.toString('utf8'));
     } else if (channel === keys.retainedChanges) {
@@ -263,6 +272,28 @@ export class ClusterNode implements ClusterPort, RouteListener {
   inboxStored(field: string): void {
     if (this.moves.holdInboxDeletion(field)) return; // adopting its own previous sessions: after the replay
     this.commitWithSessions(['hdel', keys.inbox(this.id), field]);
+  }
+
+  /**
+   * A batch some of whose frames were re-forwarded to a session's new node (hand-over-window.ts):
+   * their writes to its inbox go on the forwarder's connection, this inbox's on the store's, and
+   * Redis may apply the two in either order. In the commit of the entries made from the batch its
+   * copy is rewritten to hold only those frames (targeted: a replay of this inbox after this node's
+   * death forwards them to the node holding the session, inbox-replay.ts) and any still waiting
+   * for a session arriving here; it goes once the forwarder's barrier resolves (and those arrive).
+   * A failed forward leaves it in the inbox.
+   */
+  private reforwardedFrom(field: string, waiting: readonly MessageFrame[] | undefined, reforwarded: readonly Buffer[]): void {
+    const kept = waiting === undefined ? reforwarded : [...waiting.map(encodeTargeted), ...reforwarded];
+    this.commitWithSessions(['hset', keys.inbox(this.id), field, Buffer.concat(kept)]);
+    const barrier = this.forwarder.barrier();
+    if (barrier === undefined) return; // not sent (Redis away): the copy stays
+    const window = this.window;
+    window.hold(field);
+    barrier.then(
+      () => window.release(field),
+      () => undefined,
+    );
   }
 
   /** A command committed with the sessions' pending changes: in their MULTI on a single server, after them on a Redis Cluster. */

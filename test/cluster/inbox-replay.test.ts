@@ -8,12 +8,15 @@
 // three-primary Redis Cluster) and `culex broker --cluster --persistence-location` processes,
 // driven by MQTT.js; the nodes' reaper lock is held by hand while a node is paused. The same for a
 // hand-over's new node dying while it buffers what the old node re-forwarded (the old node's part
-// played by hand): what it buffered reaches the client through a third node.
+// played by hand): what it buffered reaches the client through a third node. And for a hand-over's
+// old node dying as it re-forwards a batch from its inbox, its write to the new node's inbox not
+// applied (the new node played by hand, its inbox made to refuse the write): the batch's copy
+// stays in the old node's inbox, rewritten to the re-forwarded frame, and reaches the client.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Message } from '../../src/broker/message.js';
 import { parseClusterUrl } from '../../src/cluster/cluster-url.js';
-import { FrameKind, decodeFrames, encodeInboxFrame, encodeMessageFrame } from '../../src/cluster/frame.js';
+import { FrameKind, decodeFrames, encodeHandOverFrame, encodeInboxFrame, encodeMessageFrame } from '../../src/cluster/frame.js';
 import { clusterKeys as keys } from '../../src/cluster/keys.js';
 import { redisClient, type Commands } from '../../src/cluster/redis-link.js';
 import type { CulexProcess } from '../helpers/culex-process.js';
@@ -196,6 +199,66 @@ async function bufferedOnArrivingNode(env: SessionNodes, redis: Commands, redisU
   }
 }
 
+/** The targets of the message frames of a batch, in order (null for an untargeted frame); undefined without the batch. */
+function targetsOf(batch: Buffer | null): (string | null)[] | undefined {
+  if (batch === null) return undefined;
+  const targets: (string | null)[] = [];
+  decodeFrames(batch, (frame) => frame.kind === FrameKind.message && targets.push(frame.target ?? null));
+  return targets;
+}
+
+/**
+ * A hand-over's old node A re-forwards a QoS 1 message from a batch of its inbox to the new node B
+ * (hand-over-window.ts), and dies before Redis has applied that write (on the forwarder's
+ * connection) while its deletion of the batch's inbox copy (on the store's) could already be
+ * applied. B is played by hand: its hand-over request sent on A's data channel, its inbox a string
+ * so that A's write to it fails, as a write still in A's socket buffer when it dies never lands.
+ * The batch's copy must stay in A's inbox, as the frame targeted at the session; A is SIGKILLed,
+ * the node cleaning up after it adopts the session and the client resuming through another node
+ * gets the message.
+ */
+async function reforwardedByDyingOldNode(env: SessionNodes, redis: Commands, redisUrl: string): Promise<void> {
+  const base = unique('reforward');
+  const { holder, holderId, pub, id, lock } = await offlineSubscriber(env, redis, base, 1);
+  const takerId = `${base}-b`;
+  const takerInbox = keys.inbox(takerId);
+  const inbox = keys.inbox(holderId);
+  const watcher = await openRedis(redisUrl);
+  let back: Peer | undefined;
+  const received = async (): Promise<number> => {
+    const status = await redis.hget(keys.nodes, holderId);
+    return status === null ? 0 : (JSON.parse(status) as { receivedMessages: number }).receivedMessages;
+  };
+  try {
+    await redis.set(takerInbox, 'not a hash', 'PX', 60_000);
+    const answered = new Promise<void>((resolve) => watcher.on('messageBuffer', (_channel: Buffer, data: Buffer) => decodeFrames(data, (frame) => frame.kind === FrameKind.handedOver && resolve())));
+    await watcher.subscribe(keys.data(takerId));
+    await redis.publish(keys.data(holderId), encodeHandOverFrame(id, false, takerId));
+    await answered; // A let the session go: it keeps a tombstone and re-forwards what matches it to B
+    const before = await received();
+    const field = `${base}-p:1`;
+    const message = new Message(`${base}/t`, Buffer.from('kept'), 1, false, undefined, 0, pub.client.options.clientId);
+    const batch = Buffer.concat([encodeInboxFrame(field), encodeMessageFrame(message, true, undefined, { origin: `${base}-p`, seq: 1 })]);
+    await redis.hset(inbox, field, batch);
+    await redis.publish(keys.data(holderId), batch);
+    await until(async () => (await received()) > before, 'the old node received the batch');
+    await sleep(500); // its commit and the failed forward are long answered
+    assert.deepEqual(targetsOf(await redis.hgetBuffer(inbox, field)), [id], 'the batch\'s copy holds the re-forwarded frame, targeted at the session');
+    await holder.stop('SIGKILL');
+    await redis.del(takerInbox, lock); // now a node cleans up after A
+    await until(async () => (await redis.hexists(keys.nodes, holderId)) === 0, 'a node cleaned up after the old node');
+    back = await connectPeer(url(env.list[1]!), persistent(id), 30_000);
+    assert.equal(back.connack.sessionPresent, true, 'the session was adopted');
+    const got = await receiveUntilQuiet(back, 2000);
+    assert.deepEqual(got, ['kept'], `${[...env.list, holder].map((n) => n.log()).join('\n')}`);
+  } finally {
+    watcher.disconnect();
+    await endPeers(pub, back);
+    await holder.stop('SIGKILL');
+    await redis.del(takerInbox, lock);
+  }
+}
+
 describe('a dead node\'s inbox replayed into its adopted sessions, one redis-server', { skip }, () => {
   let server: RedisServer;
   let redis: Commands;
@@ -243,6 +306,8 @@ describe('a dead node\'s inbox replayed into its adopted sessions, one redis-ser
   test('QoS 1 messages re-forwarded during a hand-over to a node that dies while it buffers them, before the session is installed there, reach the client resuming through a third node after the clean-up [MQTT-4.5.0-1]', () => bufferedOnArrivingNode(env, redis, server.url, false));
 
   test('the same, the client resuming through a third node before the clean-up: the node cleaning up forwards the messages to it [MQTT-4.5.0-1]', () => bufferedOnArrivingNode(env, redis, server.url, true));
+
+  test('a QoS 1 message a hand-over\'s old node re-forwards from its inbox to the new node stays in the old node\'s inbox (targeted at the session) while Redis has not applied that write, and reaches the client resuming through another node after the old node dies [MQTT-4.5.0-1]', () => reforwardedByDyingOldNode(env, redis, server.url));
 
   test('messages from one publisher to one topic arrive in the order published across the death of the subscriber\'s node: those replayed from its inbox come before those that reached the adopted session live [MQTT-4.6.0-5] [MQTT-4.6.0-6]', async () => {
     const base = unique('order');
