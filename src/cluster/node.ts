@@ -3,8 +3,8 @@
 // what other nodes send with the same semantics as a local PUBLISH, keeps client ids unique
 // cluster-wide (client-registry.ts), shares retained messages and dynamic-security changes
 // (dynsec-share.ts), and re-synchronises after a Redis
-// outage or loss. Heartbeats and dead-node clean-up are in liveness.ts, a graceful stop in leave.ts;
-// see docs/CLUSTER.md for the design.
+// outage or loss. What other nodes send on its data channel is read in data-batches.ts, heartbeats
+// and dead-node clean-up are in liveness.ts, a graceful stop in leave.ts; see docs/CLUSTER.md.
 
 import { randomBytes } from 'node:crypto';
 import type { ClientIdentity } from '../auth/port.js';
@@ -12,10 +12,10 @@ import type { Broker } from '../broker/broker.js';
 import type { ClusterPort, LeaseHolder } from '../broker/cluster-port.js';
 import type { Message } from '../broker/message.js';
 import type { Session } from '../broker/session.js';
-import type { RouteListener, RouteScope } from '../broker/router.js';
+import type { RouteListener } from '../broker/router.js';
 import type { Will } from '../protocol/packets.js';
 import type { ClusterUrl } from './cluster-url.js';
-import { FrameKind, decodeFrames, encodeMessageFrame, type Frame, type MessageFrame, type WillOwner } from './frame.js';
+import type { WillOwner } from './frame.js';
 import { SEQ_FIELD, clusterKeys as keys } from './keys.js';
 import { ClientRegistry } from './client-registry.js';
 import { DynsecShare, type SharedDynsec } from './dynsec-share.js';
@@ -33,6 +33,7 @@ import { clusterSysTopics, nodeStatus } from './node-figures.js';
 import { RedisStore, type Command } from '../store/redis.js';
 import { LocalRoutes, RouteTable } from './route-table.js';
 import { RouteCheck } from './route-check.js';
+import { DataBatches } from './data-batches.js';
 
 export interface ClusterNodeOptions {
   readonly url: ClusterUrl;
@@ -61,11 +62,6 @@ export interface ClusterStats {
   willsSent: number;
 }
 
-const PLAIN_ONLY: RouteScope = { plain: true, sharedAllowed: () => false };
-
-/** A frame waiting for a session arriving here, as its batch's rewritten inbox copy holds it. */
-const encodeTargeted = (f: MessageFrame): Buffer => encodeMessageFrame(f.message, f.plain, f.groups, f.id, f.target);
-
 export class ClusterNode implements ClusterPort, RouteListener {
   readonly id: string;
   /**
@@ -89,6 +85,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
   private readonly dynsec: DynsecShare;
   readonly liveness: Liveness;
   private readonly dataChannel: string;
+  private readonly batches: DataBatches;
   private ownSeq = 0;
   private announceScheduled = false;
   private everReady = false;
@@ -114,6 +111,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
     this.clients = new ClientRegistry(this.link, this.id, this.run, (channel, data) => this.forwarder.send(channel, data));
     this.window = new HandOverWindow(this, options.heartbeatMs ?? 2000);
     this.moves = new SessionMoves(this, options.heartbeatMs ?? 2000);
+    this.batches = new DataBatches(this, this.moves, this.forwarder);
     this.retained = new RetainedShare(this);
     this.repair = new SessionRepair(this);
     this.sweep = new RetainedSweep(this.link, options.retainedSweepMs ?? 30_000);
@@ -231,28 +229,7 @@ export class ClusterNode implements ClusterPort, RouteListener {
     // leaving: batches arriving now stay in the inbox, for the node adopting this one's sessions
     if (this.closed) return;
     if (channel === this.dataChannel) {
-      this.stats.receivedBatches++;
-      // the inbox frame comes first in a batch (forwarder.ts)
-      let inboxField: string | undefined;
-      let waiting: MessageFrame[] | undefined;
-      let routed = false;
-      const window = this.window;
-      // a session let go from here: the frames re-forwarded to its new node are collected
-      if (window.leaving) window.reforwarded = [];
-      const error = decodeFrames(data, (frame) => {
-        if (frame.kind === FrameKind.inbox) inboxField = frame.field;
-        else if (this.onFrame(frame, inboxField)) (waiting ??= []).push(frame as MessageFrame);
-        else routed ||= frame.kind === FrameKind.message;
-      });
-      const reforwarded = window.reforwarded;
-      window.reforwarded = undefined;
-      if (error !== undefined) this.badFrame(`data channel: ${error}`);
-      if (inboxField === undefined) return;
-      if (reforwarded !== undefined && reforwarded.length > 0) return this.reforwardedFrom(inboxField, waiting, reforwarded);
-      if (waiting === undefined) return this.inboxStored(inboxField);
-      // targeted frames wait for their session (hand-over-window.ts): the inbox keeps them until
-      // it is installed, and only them once the rest of the batch is in the sessions
-      if (routed) this.commitWithSessions(['hset', keys.inbox(this.id), inboxField, Buffer.concat(waiting.map(encodeTargeted))]);
+      this.batches.received(data);
     } else if (channel === keys.routeChanges) {
       this.onRouteChange(data.toString('utf8'));
     } else if (channel === keys.retainedChanges) {
@@ -264,78 +241,15 @@ export class ClusterNode implements ClusterPort, RouteListener {
     }
   }
 
-  /**
-   * The batch's messages are in this node's sessions: its inbox copy goes in the same commit as
-   * they (one MULTI on a single server), so a node dying in between cannot leave a copy behind
-   * that the adopting node would deliver a second time, nor lose one it has not stored.
-   */
+  /** The batch's messages are in this node's sessions: its inbox copy goes (data-batches.ts). */
   inboxStored(field: string): void {
-    if (this.moves.holdInboxDeletion(field)) return; // adopting its own previous sessions: after the replay
-    this.commitWithSessions(['hdel', keys.inbox(this.id), field]);
-  }
-
-  /**
-   * A batch some of whose frames were re-forwarded to a session's new node (hand-over-window.ts):
-   * their writes to its inbox go on the forwarder's connection, this inbox's on the store's, and
-   * Redis may apply the two in either order. In the commit of the entries made from the batch its
-   * copy is rewritten to hold only those frames (targeted: a replay of this inbox after this node's
-   * death forwards them to the node holding the session, inbox-replay.ts) and any still waiting
-   * for a session arriving here; it goes once the forwarder's barrier resolves (and those arrive).
-   * A failed forward leaves it in the inbox.
-   */
-  private reforwardedFrom(field: string, waiting: readonly MessageFrame[] | undefined, reforwarded: readonly Buffer[]): void {
-    const kept = waiting === undefined ? reforwarded : [...waiting.map(encodeTargeted), ...reforwarded];
-    this.commitWithSessions(['hset', keys.inbox(this.id), field, Buffer.concat(kept)]);
-    const barrier = this.forwarder.barrier();
-    if (barrier === undefined) return; // not sent (Redis away): the copy stays
-    const window = this.window;
-    window.hold(field);
-    barrier.then(
-      () => window.release(field),
-      () => undefined,
-    );
+    this.batches.inboxStored(field);
   }
 
   /** A command committed with the sessions' pending changes: in their MULTI on a single server, after them on a Redis Cluster. */
   commitWithSessions(command: Command): void {
     const store = this.broker.options.store;
     if (store instanceof RedisStore) store.alsoCommit(command);
-  }
-
-  /** One frame from the data channel (field: its batch's inbox field); true when it waits for a session arriving here. */
-  private onFrame(frame: Frame, field: string | undefined): boolean {
-    if (frame.kind === FrameKind.takeover) {
-      this.stats.takeovers++;
-      this.broker.takenOverRemotely(frame.clientId, frame.clean);
-      return false;
-    }
-    if (frame.kind === FrameKind.handOver) {
-      this.moves.onRequest(frame);
-      return false;
-    }
-    if (frame.kind === FrameKind.handedOver) {
-      this.moves.onAnswer(frame.clientId);
-      return false;
-    }
-    if (frame.kind === FrameKind.inbox || frame.kind === FrameKind.willOwner) return false; // a will's owner only travels inside a stored will
-    this.stats.receivedMessages++;
-    if (frame.target !== undefined) return this.window.targeted(frame, frame.target, field);
-    const now = Date.now();
-    const message = frame.message;
-    if (message.isExpired(now)) return false; // [MQTT-3.3.2-5]
-    const groups = frame.groups;
-    const scope: RouteScope =
-      groups.length === 0
-        ? frame.plain
-          ? PLAIN_ONLY
-          : { plain: false, sharedAllowed: () => false }
-        : { plain: frame.plain, sharedAllowed: (g) => groups.some((ref) => ref.group === g.group && ref.topicFilter === g.topicFilter) };
-    // a live hand-over's window (hand-over-window.ts): a session arrived here may have had this
-    // message already through the node that let it go; sessions let go from here get it re-forwarded
-    const had = this.window.recording ? this.window.received(frame) : undefined;
-    this.broker.router.publish(message, now, scope, had);
-    if (this.window.leaving) this.window.routed(message, frame.id, frame.plain, (group, topicFilter) => groups.some((ref) => ref.group === group && ref.topicFilter === topicFilter));
-    return false;
   }
 
   private onRouteChange(text: string): void {
