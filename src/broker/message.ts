@@ -16,6 +16,9 @@ export interface ClusterMessageId {
   readonly seq: number;
 }
 
+/** A cluster message id as one string, for sets and maps. */
+export const clusterIdKey = (id: ClusterMessageId): string => `${id.origin}\u0000${id.seq}`;
+
 export class Message {
   /** Unique within this broker process; the store's key for the message. */
   readonly id: number;

@@ -15,10 +15,7 @@ export class RetainedMessages {
   private expiringCount = 0;
   private readonly expiry = new RetainedExpiry(
     (message) => this.tree.get(message.topic) === message,
-    (message) => {
-      this.remove(message.topic);
-      this.onExpired?.(message);
-    },
+    (message) => this.expire(message),
     () => this.expiring(),
     () => this.expiringCount,
   );
@@ -70,6 +67,12 @@ export class RetainedMessages {
     return true;
   }
 
+  /** Removes an expired message; the store is told to forget it too. */
+  private expire(message: Message): void {
+    this.remove(message.topic);
+    this.onExpired?.(message);
+  }
+
   private *expiring(): IterableIterator<Message> {
     for (const [, message] of this.tree.entries()) if (message.expiresAt !== 0) yield message;
   }
@@ -82,10 +85,7 @@ export class RetainedMessages {
       if (message.isExpired(now)) expired.push(message);
       else found.push(message);
     });
-    for (const message of expired) {
-      this.remove(message.topic);
-      this.onExpired?.(message);
-    }
+    for (const message of expired) this.expire(message);
     return found;
   }
 

@@ -26,7 +26,7 @@
 //    be (and is) delivered. See docs/CLUSTER.md, "Sessions in Redis".
 
 import { Router } from '../broker/router.js';
-import type { Message } from '../broker/message.js';
+import { clusterIdKey as idKey, type Message } from '../broker/message.js';
 import type { Session, Subscription } from '../broker/session.js';
 import { TopicIndex } from '../broker/topic-index.js';
 import { encodeMessageFrame, type FrameId, type GroupRef, type MessageFrame } from './frame.js';
@@ -58,7 +58,6 @@ interface Arrival {
 /** Ids recorded per arrived session at most (a flood during the window keeps the newest). */
 const MAX_SEEN = 100_000;
 
-const idKey = (id: FrameId): string => `${id.origin}\u0000${id.seq}`;
 
 export class HandOverWindow {
   private readonly tombstones = new Map<string, Tombstone>();

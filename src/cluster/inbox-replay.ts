@@ -13,12 +13,10 @@
 //    it), so none of these was sent yet.
 
 import { Router, type SharedGroup } from '../broker/router.js';
-import type { ClusterMessageId, Message } from '../broker/message.js';
+import { clusterIdKey as idKey, type Message } from '../broker/message.js';
 import type { Outgoing, Session } from '../broker/session.js';
 import { FrameKind, decodeFrames, type MessageFrame } from './frame.js';
 import { deliverToSession } from './hand-over-window.js';
-
-const idKey = (id: ClusterMessageId): string => `${id.origin}\u0000${id.seq}`;
 
 export class InboxReplay {
   /** Fields of the batches read, for the inbox to lose them once their messages are stored. */
@@ -88,8 +86,7 @@ export class InboxReplay {
       const mark = this.marks.get(session)!;
       const tail = session.queuedSince(mark);
       if (tail.length === 0) continue;
-      const seen = new Set<string>();
-      for (const entry of session.outgoing()) if (entry.seq <= mark && entry.message.clusterId !== undefined) seen.add(idKey(entry.message.clusterId));
+      const seen = heldIds(session, mark);
       const once = (entry: Outgoing): boolean => {
         const id = entry.message.clusterId;
         if (id === undefined) return true;
@@ -109,11 +106,7 @@ export class InboxReplay {
 
   /** The ids every adopted session holds now, queued or in flight. */
   private takeHeld(): void {
-    for (const session of this.sessions) {
-      const ids = new Set<string>();
-      for (const entry of session.outgoing()) if (entry.message.clusterId !== undefined) ids.add(idKey(entry.message.clusterId));
-      this.held.set(session, ids);
-    }
+    for (const session of this.sessions) this.held.set(session, heldIds(session, Infinity));
   }
 
   private holds(session: Session): boolean {
@@ -128,6 +121,13 @@ export class InboxReplay {
     ids.add(this.current);
     return true;
   }
+}
+
+/** The cluster ids of the messages a session holds, queued or in flight, in its entries up to seq `upTo`. */
+function heldIds(session: Session, upTo: number): Set<string> {
+  const ids = new Set<string>();
+  for (const entry of session.outgoing()) if (entry.seq <= upTo && entry.message.clusterId !== undefined) ids.add(idKey(entry.message.clusterId));
+  return ids;
 }
 
 /** Inbox fields are "origin-node:seq": per origin in sequence order, so per-publisher order holds. */

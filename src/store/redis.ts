@@ -304,10 +304,7 @@ export class RedisStore implements Store {
     const before = this.held.get(clientId) ?? (deletes ? this.extraInflight : undefined);
     if (before === undefined) return this.client.multi(commands).exec().then(failedCommand);
     const sent = before.then(() => this.client.multi(commands).exec().then(failedCommand));
-    const answered = sent.then(
-      () => undefined,
-      () => undefined,
-    );
+    const answered = settled(sent);
     this.held.set(clientId, answered);
     void answered.then(() => {
       if (this.held.get(clientId) === answered) this.held.delete(clientId);
@@ -342,10 +339,7 @@ export class RedisStore implements Store {
       const after = Promise.all(transactions);
       const sent = after.then(() => this.client.multi(extra).exec().then(failedCommand));
       transactions.push(sent);
-      const answered = sent.then(
-        () => undefined,
-        () => undefined,
-      );
+      const answered = settled(sent);
       this.extraInflight = answered;
       void answered.then(() => {
         if (this.extraInflight === answered) this.extraInflight = undefined;
@@ -370,6 +364,14 @@ export class RedisStore implements Store {
       },
     );
   }
+}
+
+/** Resolves once `promise` is settled, whichever way (a wait that must not fail with it). */
+function settled(promise: Promise<unknown>): Promise<void> {
+  return promise.then(
+    () => undefined,
+    () => undefined,
+  );
 }
 
 /** True when the session's pending changes delete outgoing entries Redis has. */
