@@ -15,8 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import type { CulexProcess } from '../helpers/culex-process.js';
 import { startNode, untilRouted } from '../helpers/cluster-nodes.js';
 import { connectPeer, endPeers, type Peer } from '../helpers/mqttjs.js';
-import { runTool } from '../helpers/processes.js';
-import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { redisCli, startRedis, type RedisServer } from '../helpers/redis.js';
 import { startTcpCut, type TcpCut } from '../helpers/tcp-cut.js';
 import { requireTool } from '../helpers/tools.js';
 import { until } from '../helpers/until.js';
@@ -35,7 +34,7 @@ describe('a dead node whose sessions were adopted, while its clean-up goes on', 
     await redis?.destroy();
   });
 
-  const cli = async (...args: string[]): Promise<string> => (await runTool('redis-cli', ['-p', String(redis.port), '--raw', ...args])).stdout.trim();
+  const cli = (...args: string[]): Promise<string> => redisCli(redis.port, ...args);
 
 
   test('QoS 1 and 2 messages published on a third node during a slow clean-up of a SIGKILLed node reach its resuming persistent subscribers: every one to a shared subscription, each QoS 2 one to a plain subscription once [MQTT-4.3.3-1]', async () => {

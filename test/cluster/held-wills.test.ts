@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { CulexProcess } from '../helpers/culex-process.js';
 import { connectPeer, endPeers, type Peer } from '../helpers/mqttjs.js';
-import { runTool } from '../helpers/processes.js';
-import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { redisCli, startRedis, type RedisServer } from '../helpers/redis.js';
 import { requireTool } from '../helpers/tools.js';
 import { startNode } from '../helpers/cluster-nodes.js';
 
@@ -72,7 +71,7 @@ describe('delayed wills of a dead node\'s clients', { skip }, () => {
     const doomed = await startNode(redis.url, id);
     const nodes: CulexProcess[] = [cleaner, doomed];
     const peers: Peer[] = [];
-    const cli = async (...args: string[]): Promise<string> => (await runTool('redis-cli', ['-p', String(redis.port), '--raw', ...args])).stdout.trim();
+    const cli = (...args: string[]): Promise<string> => redisCli(redis.port, ...args);
     try {
       const watcher = await connectPeer(`mqtt://127.0.0.1:${cleaner.port}`, { protocolVersion: 5, clientId: `${base}-w` });
       peers.push(watcher);

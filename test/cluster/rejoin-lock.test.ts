@@ -12,8 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import type { CulexProcess } from '../helpers/culex-process.js';
 import { startNode, untilRouted } from '../helpers/cluster-nodes.js';
 import { connectPeer, endPeers, type Peer } from '../helpers/mqttjs.js';
-import { runTool } from '../helpers/processes.js';
-import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { redisCli, startRedis, type RedisServer } from '../helpers/redis.js';
 import { startTcpCut, type TcpCut } from '../helpers/tcp-cut.js';
 import { requireTool } from '../helpers/tools.js';
 import { until as pollUntil } from '../helpers/until.js';
@@ -30,7 +29,7 @@ describe('a node restarting while another cleans up after its previous run', { s
     await redis?.destroy();
   });
 
-  const cli = async (...args: string[]): Promise<string> => (await runTool('redis-cli', ['-p', String(redis.port), '--raw', ...args])).stdout.trim();
+  const cli = (...args: string[]): Promise<string> => redisCli(redis.port, ...args);
 
   /** Polls until check holds (bounded: 10 s). */
   const until = (check: () => Promise<boolean>, what: string): Promise<void> => pollUntil(check, what, 10_000, 100);

@@ -8,6 +8,11 @@ import { findFreePort } from './ports.js';
 import { runTool } from './processes.js';
 import { toolPath } from './tools.js';
 
+/** One redis-cli command against the server on `port`; its raw answer, trimmed. */
+export async function redisCli(port: number, ...args: string[]): Promise<string> {
+  return (await runTool('redis-cli', ['-p', String(port), '--raw', ...args])).stdout.trim();
+}
+
 export interface RedisServer {
   readonly port: number;
   readonly url: string;

@@ -14,6 +14,33 @@ import { RawClient } from '../helpers/raw-client.js';
 const messages = 3000;
 const payloadBytes = 1024;
 
+/** A client subscribed to `filter` at QoS 0. */
+async function subscribedQos0(port: number, clientId: string, filter: string): Promise<RawClient> {
+  const subscriber = await RawClient.connected(port, { clientId });
+  subscriber.send({ type: 'subscribe', packetId: 1, subscriptions: [{ filter, qos: 0, noLocal: false, retainAsPublished: false, retainHandling: 0 }] });
+  await subscriber.expect('suback');
+  return subscriber;
+}
+
+/** `count` QoS 0 PUBLISH packets whose 4-byte payload is their number. */
+function numberedQos0(count: number, topic: (i: number) => string): Buffer[] {
+  const packets: Buffer[] = [];
+  for (let i = 0; i < count; i++) {
+    const payload = Buffer.alloc(4);
+    payload.writeUInt32BE(i, 0);
+    packets.push(encodePacket({ type: 'publish', topic: topic(i), payload, qos: 0, retain: false, dup: false }, 4));
+  }
+  return packets;
+}
+
+/** The `count` numbered messages, each once and in order. */
+async function expectNumbered(subscriber: RawClient, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    const publish = await subscriber.expect('publish', 20_000);
+    assert.equal(publish.payload.readUInt32BE(0), i, `message ${i} out of order or missing`);
+  }
+}
+
 test('a 3 MiB burst of QoS 1 PUBLISH in one write yields the event loop and is delivered whole and in order [MQTT-4.6.0-2] [MQTT-4.6.0-3]', { timeout: 60_000 }, async () => {
   // the whole burst may be queued for the subscriber: no queue limit drops any of it
   const broker = await startBroker({ maxQueuedMessages: 0 });
@@ -81,26 +108,16 @@ test('the read budget is per turn: a publisher that sends a little in each of ma
 test('the packet budget: 2,000 small PUBLISH packets in one write (under the byte budget) yield the event loop, and the rest of the chunk is parsed on the next turn, whole and in order [MQTT-4.6.0-6]', { timeout: 60_000 }, async () => {
   const broker = await startBroker({ maxQueuedMessages: 0 });
   try {
-    const subscriber = await RawClient.connected(broker.port, { clientId: 'small-burst-subscriber' });
-    subscriber.send({ type: 'subscribe', packetId: 1, subscriptions: [{ filter: 'small/#', qos: 0, noLocal: false, retainAsPublished: false, retainHandling: 0 }] });
-    await subscriber.expect('suback');
+    const subscriber = await subscribedQos0(broker.port, 'small-burst-subscriber', 'small/#');
     const publisher = await RawClient.connected(broker.port, { clientId: 'small-burst-publisher' });
     const count = 2000; // about 50 KB: one or two socket chunks, but eight times the 256-packet budget
     assert.ok(count > readTurns.packets * 4);
-    const packets: Buffer[] = [];
-    for (let i = 0; i < count; i++) {
-      const payload = Buffer.alloc(4);
-      payload.writeUInt32BE(i, 0);
-      packets.push(encodePacket({ type: 'publish', topic: `small/${i % 3}`, payload, qos: 0, retain: false, dup: false }, 4));
-    }
+    const packets = numberedQos0(count, (i) => `small/${i % 3}`);
     packets.push(encodePacket({ type: 'pingreq' }, 4)); // the chunk's last packet is answered too
     const yieldsBefore = readTurns.yields;
     publisher.sendBytes(Buffer.concat(packets));
     // QoS 0 from one publisher to one subscriber keeps its order [MQTT-4.6.0-6]
-    for (let i = 0; i < count; i++) {
-      const publish = await subscriber.expect('publish', 20_000);
-      assert.equal(publish.payload.readUInt32BE(0), i, `message ${i} out of order or missing`);
-    }
+    await expectNumbered(subscriber, count);
     await publisher.expect('pingresp', 10_000);
     assert.ok(await subscriber.nothingWithin(200), 'no duplicate after the last message');
     assert.ok(readTurns.yields > yieldsBefore, 'the burst made its connection yield at least once');
@@ -124,24 +141,14 @@ test('the time slice: packets that each take 0.1 ms (a slow authorizer) make the
   };
   const broker = await startBroker({ authorizer: slow, maxQueuedMessages: 0 });
   try {
-    const subscriber = await RawClient.connected(broker.port, { clientId: 'slice-subscriber' });
-    subscriber.send({ type: 'subscribe', packetId: 1, subscriptions: [{ filter: 'slice/#', qos: 0, noLocal: false, retainAsPublished: false, retainHandling: 0 }] });
-    await subscriber.expect('suback');
+    const subscriber = await subscribedQos0(broker.port, 'slice-subscriber', 'slice/#');
     const publisher = await RawClient.connected(broker.port, { clientId: 'slice-publisher' });
     const count = 200; // under the 256-packet budget and far under 64 KiB: only the clock can make it yield
     assert.ok(count < readTurns.packets && count * 0.1 > readTurns.sliceMs * 4);
-    const packets: Buffer[] = [];
-    for (let i = 0; i < count; i++) {
-      const payload = Buffer.alloc(4);
-      payload.writeUInt32BE(i, 0);
-      packets.push(encodePacket({ type: 'publish', topic: 'slice/t', payload, qos: 0, retain: false, dup: false }, 4));
-    }
+    const packets = numberedQos0(count, () => 'slice/t');
     const yieldsBefore = readTurns.yields;
     publisher.sendBytes(Buffer.concat(packets));
-    for (let i = 0; i < count; i++) {
-      const publish = await subscriber.expect('publish', 20_000);
-      assert.equal(publish.payload.readUInt32BE(0), i, `message ${i} out of order or missing`);
-    }
+    await expectNumbered(subscriber, count);
     assert.ok(readTurns.yields > yieldsBefore, 'the slow burst made its connection yield');
     publisher.destroy();
     subscriber.destroy();
