@@ -1,19 +1,21 @@
 // Reading the SQLite store back at start-up: its rows as the store port's records. Leftover rows
-// (of a session that is gone, or a message no entry refers to) are dropped first.
+// (of a session that is gone, or a message no entry refers to) are dropped.
 
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Properties, ProtocolVersion, QoS, RetainHandling } from '../protocol/packets.js';
 import type { StoredMessage, StoredOutgoing, StoredSession, StoredState, StoredSubscription } from './port.js';
+import { replay, type Replayed } from './outgoing-log.js';
 
-/** An outgoing entry's state, stored as its index here. */
-export const states = ['queued', 'publish', 'pubrel'] as const;
+/** The stored state, and the outgoing log replayed, for the store to go on writing it. */
+export interface ReadState {
+  readonly state: StoredState;
+  readonly log: Replayed;
+}
 
-export function readState(db: BetterSqlite3.Database): StoredState {
-  // rows whose session is gone (or messages no outgoing entry refers to) are leftovers: drop them
+export function readState(db: BetterSqlite3.Database): ReadState {
+  // rows whose session is gone are leftovers: drop them
   db.exec(`DELETE FROM subscriptions WHERE client_id NOT IN (SELECT client_id FROM sessions);
-    DELETE FROM outgoing WHERE client_id NOT IN (SELECT client_id FROM sessions);
-    DELETE FROM incoming_qos2 WHERE client_id NOT IN (SELECT client_id FROM sessions);
-    DELETE FROM messages WHERE id NOT IN (SELECT message_id FROM outgoing);`);
+    DELETE FROM incoming_qos2 WHERE client_id NOT IN (SELECT client_id FROM sessions);`);
   const sessions = new Map<string, StoredSession & { subscriptions: StoredSubscription[]; outgoing: StoredOutgoing[]; incomingQos2: number[] }>();
   for (const row of db.prepare('SELECT client_id, protocol_version, expiry_interval, disconnected_at FROM sessions').all() as SessionRow[]) {
     sessions.set(row.client_id, {
@@ -36,23 +38,33 @@ export function readState(db: BetterSqlite3.Database): StoredState {
       subscriptionId: row.subscription_id ?? undefined,
     });
   }
-  for (const row of db.prepare('SELECT * FROM outgoing ORDER BY client_id, seq').all() as OutgoingRow[]) {
-    sessions.get(row.client_id)?.outgoing.push({
-      seq: row.seq,
-      messageId: row.message_id,
-      qos: row.qos as QoS,
-      retain: row.retain === 1,
-      subscriptionIds: row.subscription_ids === null ? undefined : (JSON.parse(row.subscription_ids) as number[]),
-      packetId: row.packet_id,
-      state: states[row.state] ?? 'queued',
-    });
+  // a session gone from the table while the log has entries of it is dropped by the store (load)
+  const log = readOutgoingLog(db);
+  for (const [clientId, entries] of log.sessions) {
+    const session = sessions.get(clientId);
+    if (session === undefined) continue;
+    for (const seq of [...entries.keys()].sort((a, b) => a - b)) session.outgoing.push(entries.get(seq)!);
   }
   for (const row of db.prepare('SELECT client_id, packet_id FROM incoming_qos2').all() as { client_id: string; packet_id: number }[]) {
     sessions.get(row.client_id)?.incomingQos2.push(row.packet_id);
   }
   const retained = (db.prepare('SELECT * FROM retained').all() as MessageRow[]).map((row) => messageFromRow({ ...row, id: 0, retain: 1 }));
-  const messages = (db.prepare('SELECT * FROM messages').all() as MessageRow[]).map(messageFromRow);
-  return { sessions: [...sessions.values()], retained, messages };
+  const referenced = new Set<number>();
+  for (const session of sessions.values()) for (const entry of session.outgoing) referenced.add(entry.messageId);
+  const messages: StoredMessage[] = [];
+  const unreferenced: number[] = [];
+  for (const row of db.prepare('SELECT * FROM messages').iterate() as IterableIterator<MessageRow>) {
+    if (referenced.has(row.id)) messages.push(messageFromRow(row));
+    else unreferenced.push(row.id);
+  }
+  const deleteMessage = db.prepare('DELETE FROM messages WHERE id = ?');
+  db.transaction(() => unreferenced.forEach((id) => deleteMessage.run(id)))();
+  return { state: { sessions: [...sessions.values()], retained, messages }, log };
+}
+
+/** The outgoing log's rows replayed in order: every client id's entries. */
+export function readOutgoingLog(db: BetterSqlite3.Database): Replayed {
+  return replay(db.prepare('SELECT row, data FROM outgoing_log ORDER BY row').iterate() as IterableIterator<{ row: number; data: Buffer }>);
 }
 
 interface SessionRow {
@@ -69,16 +81,6 @@ interface SubscriptionRow {
   retain_as_published: number;
   retain_handling: number;
   subscription_id: number | null;
-}
-interface OutgoingRow {
-  client_id: string;
-  seq: number;
-  message_id: number;
-  qos: number;
-  retain: number;
-  subscription_ids: string | null;
-  packet_id: number;
-  state: number;
 }
 interface MessageRow {
   id: number;

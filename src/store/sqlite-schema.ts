@@ -1,8 +1,11 @@
 // The tables of Culex's SQLite persistence file (see sqlite.ts). A `meta` row names the format and
 // its version, so a file of anything else is refused at start-up with its name.
+// Version 2 keeps the sessions' outgoing entries as a log, one row per commit (outgoing-log.ts),
+// where version 1 had one `outgoing` row per entry; a version 1 file is converted when it is
+// opened (sqlite-migrate.ts).
 
 export const storeFormat = 'culex-persistence';
-export const storeVersion = 1;
+export const storeVersion = 2;
 
 export const schema = `
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -24,11 +27,7 @@ CREATE TABLE messages (
   retain INTEGER NOT NULL, properties TEXT, expires_at INTEGER NOT NULL, received_at INTEGER NOT NULL,
   origin TEXT
 );
-CREATE TABLE outgoing (
-  client_id TEXT NOT NULL, seq INTEGER NOT NULL, message_id INTEGER NOT NULL, qos INTEGER NOT NULL,
-  retain INTEGER NOT NULL, subscription_ids TEXT, packet_id INTEGER NOT NULL, state INTEGER NOT NULL,
-  PRIMARY KEY (client_id, seq)
-) WITHOUT ROWID;
+CREATE TABLE outgoing_log (row INTEGER PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE incoming_qos2 (
   client_id TEXT NOT NULL, packet_id INTEGER NOT NULL, PRIMARY KEY (client_id, packet_id)
 ) WITHOUT ROWID;

@@ -11,16 +11,14 @@ const sql = {
   sessionSave: 'INSERT OR REPLACE INTO sessions (client_id, protocol_version, expiry_interval, disconnected_at) VALUES (?, ?, ?, ?)',
   sessionDelete: 'DELETE FROM sessions WHERE client_id = ?',
   subscriptionsDelete: 'DELETE FROM subscriptions WHERE client_id = ?',
-  outgoingDeleteAll: 'DELETE FROM outgoing WHERE client_id = ?',
   incomingDeleteAll: 'DELETE FROM incoming_qos2 WHERE client_id = ?',
   subscriptionSet: 'INSERT OR REPLACE INTO subscriptions (client_id, filter, qos, no_local, retain_as_published, retain_handling, subscription_id) VALUES (?, ?, ?, ?, ?, ?, ?)',
   subscriptionDelete: 'DELETE FROM subscriptions WHERE client_id = ? AND filter = ?',
   messageAdd: 'INSERT OR REPLACE INTO messages (id, topic, payload, qos, retain, properties, expires_at, received_at, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
   messageDelete: 'DELETE FROM messages WHERE id = ?',
   messageDeleteRange: 'DELETE FROM messages WHERE id BETWEEN ? AND ?',
-  outgoingSet: 'INSERT OR REPLACE INTO outgoing (client_id, seq, message_id, qos, retain, subscription_ids, packet_id, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-  outgoingDelete: 'DELETE FROM outgoing WHERE client_id = ? AND seq = ?',
-  outgoingDeleteRange: 'DELETE FROM outgoing WHERE client_id = ? AND seq BETWEEN ? AND ?',
+  outgoingLogAppend: 'INSERT INTO outgoing_log (row, data) VALUES (?, ?)',
+  outgoingLogTrim: 'DELETE FROM outgoing_log WHERE row < ?',
   incomingAdd: 'INSERT OR IGNORE INTO incoming_qos2 (client_id, packet_id) VALUES (?, ?)',
   incomingDelete: 'DELETE FROM incoming_qos2 WHERE client_id = ? AND packet_id = ?',
 } as const;
@@ -54,9 +52,8 @@ export const writeNumber = {
   messageAdd: numberOf.get('messageAdd')!,
   messageDelete: numberOf.get('messageDelete')!,
   messageDeleteRange: numberOf.get('messageDeleteRange')!,
-  outgoingSet: numberOf.get('outgoingSet')!,
-  outgoingDelete: numberOf.get('outgoingDelete')!,
-  outgoingDeleteRange: numberOf.get('outgoingDeleteRange')!,
+  outgoingLogAppend: numberOf.get('outgoingLogAppend')!,
+  outgoingLogTrim: numberOf.get('outgoingLogTrim')!,
 } as const;
 
 export type Synchronous = 'full' | 'normal';
@@ -103,8 +100,8 @@ function asParameter(value: unknown): unknown {
 /**
  * Pushes the deletes of a set of keys as few statements as possible: each run of consecutive keys
  * as one range delete, a lone key as a plain one. Acknowledgements mostly come in order, so the
- * entries a subscriber acknowledged between two commits, and the messages no session holds any
- * more, are mostly one run: one statement where there were dozens (npm run bench:store).
+ * messages no session holds any more are mostly one run: one statement where there were dozens
+ * (npm run bench:store).
  * `keys` is sorted in place; `prefix` holds the parameters before the key (the client id).
  */
 export function pushDeletes(batch: WriteBatch, keys: number[], single: number, range: number, prefix: readonly unknown[]): void {

@@ -23,8 +23,10 @@ import { Worker } from 'node:worker_threads';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Properties } from '../protocol/packets.js';
 import type { Store, StoredMessage, StoredOutgoing, StoredSessionHeader, StoredState, StoredSubscription } from './port.js';
-import { readState, states } from './sqlite-read.js';
+import { readState } from './sqlite-read.js';
 import { schema, storeFormat, storeVersion } from './sqlite-schema.js';
+import { migrate } from './sqlite-migrate.js';
+import { OutgoingLog } from './outgoing-log.js';
 import type { WriterData, WriterReply, WriterRequest } from './sqlite-writer.js';
 import { appendWrite, batchWriter, compactBuffers, configureConnection, databaseBytes, pushDeletes, writeNumber, type Write, type WriteBatch } from './sqlite-writes.js';
 import { deferred, type Deferred } from './deferred.js';
@@ -44,9 +46,9 @@ export interface SqliteStoreOptions {
 export class StoreOpenError extends Error {}
 
 /**
- * A row's pending change: its new content, or null to delete it. `inDb` says whether the row is in
- * the file as of the last commit, so an add and a delete of a new row in one commit cancel out
- * (a QoS 1 message its subscriber acknowledged before the commit is never written).
+ * A message row's pending change: its new content, or null to delete it. `inDb` says whether the
+ * row is in the file as of the last commit, so an add and a delete of a new row in one commit
+ * cancel out (a QoS 1 message its subscribers acknowledged before the commit is never written).
  */
 interface Pending<T> {
   value: T | null;
@@ -61,9 +63,10 @@ export class SqliteStore implements Store {
   private writeHere: ((batch: WriteBatch) => void) | undefined;
   private writer: Worker | undefined;
   private writes: WriteBatch = [];
-  /** Messages and outgoing entries are kept apart from `writes`, by key, so their changes can merge. */
+  /** Messages are kept apart from `writes`, by id, so their changes can merge. */
   private messages = new Map<number, Pending<StoredMessage>>();
-  private outgoing = new Map<string, Map<number, Pending<StoredOutgoing>>>();
+  /** The sessions' outgoing entries, written as a log of one row per commit (outgoing-log.ts). */
+  private outgoing = new OutgoingLog();
   private timer: NodeJS.Immediate | NodeJS.Timeout | undefined;
   /** Settles with the commit of the changes recorded since the last one was sent. */
   private waiter: Deferred | undefined;
@@ -118,7 +121,16 @@ export class SqliteStore implements Store {
   async load(): Promise<StoredState> {
     const db = this.db;
     if (db === undefined) throw new Error('load() is called once, before any change');
-    const state = readState(db);
+    let read: ReturnType<typeof readState>;
+    try {
+      read = readState(db);
+    } catch (error) {
+      throw new StoreOpenError(`${this.options.file}: cannot read it back: ${reason(error)}`);
+    }
+    const { state, log } = read;
+    this.outgoing = new OutgoingLog(log);
+    const recorded = new Set(state.sessions.map((session) => session.clientId));
+    for (const clientId of log.sessions.keys()) if (!recorded.has(clientId)) this.outgoing.drop(clientId); // a leftover
     await this.startWriter();
     return state;
   }
@@ -159,10 +171,9 @@ export class SqliteStore implements Store {
     this.push(['sessionSave', h.clientId, h.protocolVersion, h.expiryInterval, h.disconnectedAt]);
   }
   sessionDelete(clientId: string): void {
-    this.outgoing.delete(clientId); // its pending entries go with it (the DELETE below covers the file)
+    this.outgoing.drop(clientId); // its entries go with it; a session by that id starts anew
     this.push(['sessionDelete', clientId]);
     this.push(['subscriptionsDelete', clientId]);
-    this.push(['outgoingDeleteAll', clientId]);
     this.push(['incomingDeleteAll', clientId]);
   }
   subscriptionSet(clientId: string, sub: StoredSubscription): void {
@@ -183,20 +194,15 @@ export class SqliteStore implements Store {
     this.schedule();
   }
   outgoingAdd(clientId: string, e: StoredOutgoing): void {
-    const rows = this.outgoingOf(clientId);
-    rows.set(e.seq, { value: e, inDb: rows.get(e.seq)?.inDb ?? false });
+    this.outgoing.set(clientId, e);
     this.schedule();
   }
   outgoingUpdate(clientId: string, e: StoredOutgoing): void {
-    const rows = this.outgoingOf(clientId);
-    rows.set(e.seq, { value: e, inDb: rows.get(e.seq)?.inDb ?? true });
+    this.outgoing.set(clientId, e);
     this.schedule();
   }
   outgoingDelete(clientId: string, seq: number): void {
-    const rows = this.outgoingOf(clientId);
-    const pending = rows.get(seq);
-    if (pending !== undefined && !pending.inDb) rows.delete(seq);
-    else rows.set(seq, { value: null, inDb: true });
+    this.outgoing.delete(clientId, seq);
     this.schedule();
   }
   incomingQos2Add(clientId: string, packetId: number): void {
@@ -238,11 +244,6 @@ export class SqliteStore implements Store {
     return this.bytes;
   }
 
-  private outgoingOf(clientId: string): Map<number, Pending<StoredOutgoing>> {
-    let rows = this.outgoing.get(clientId);
-    if (rows === undefined) this.outgoing.set(clientId, (rows = new Map()));
-    return rows;
-  }
 
   private push(write: Write): void {
     if (this.closed) return;
@@ -257,7 +258,7 @@ export class SqliteStore implements Store {
   }
 
   private hasPending(): boolean {
-    return this.writes.length > 0 || this.messages.size > 0 || this.outgoing.size > 0;
+    return this.writes.length > 0 || this.messages.size > 0 || this.outgoing.pending;
   }
 
   /** Everything recorded since the last commit, as writes; the pending maps start again empty. */
@@ -271,18 +272,12 @@ export class SqliteStore implements Store {
     }
     pushDeletes(writes, deleted, writeNumber.messageDelete, writeNumber.messageDeleteRange, []);
     this.messages = new Map();
-    for (const [clientId, rows] of this.outgoing) {
-      deleted.length = 0;
-      for (const [seq, { value: e }] of rows) {
-        if (e === null) deleted.push(seq);
-        else {
-          const ids = e.subscriptionIds === undefined ? null : JSON.stringify(e.subscriptionIds);
-          writes.push(writeNumber.outgoingSet, clientId, e.seq, e.messageId, e.qos, e.retain ? 1 : 0, ids, e.packetId, states.indexOf(e.state));
-        }
-      }
-      pushDeletes(writes, deleted, writeNumber.outgoingDelete, writeNumber.outgoingDeleteRange, [clientId]);
-    }
-    this.outgoing = new Map();
+    if (!this.outgoing.pending) return writes;
+    // the row's bytes are a view into the log's buffer until the next commit: compactBuffers
+    // (or the commit on this thread) copies them before then
+    const { row, data, trimBelow } = this.outgoing.commit();
+    if (row !== undefined) writes.push(writeNumber.outgoingLogAppend, row, data);
+    if (trimBelow !== undefined) writes.push(writeNumber.outgoingLogTrim, trimBelow);
     return writes;
   }
 
@@ -387,6 +382,7 @@ function checkOrCreateSchema(db: BetterSqlite3.Database, file: string): void {
   const meta = new Map(rows.map((row) => [row.key, row.value]));
   if (meta.get('format') !== storeFormat) throw new StoreOpenError(`${file}: not a Culex persistence file (an SQLite database of something else)`);
   const version = Number(meta.get('version'));
+  if (version < storeVersion && migrate(db, version)) return;
   if (version !== storeVersion) throw new StoreOpenError(`${file}: Culex persistence format version ${meta.get('version')}, this Culex reads version ${storeVersion}`);
 }
 

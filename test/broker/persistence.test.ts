@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBroker, type Culex } from '../../src/index.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
+import { readOutgoingLog } from '../../src/store/sqlite-read.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { connectPeer } from '../helpers/mqttjs.js';
 import type { PublishPacket, QoS, SubscriptionRequest } from '../../src/protocol/packets.js';
@@ -254,16 +255,18 @@ test('a message queued for several persistent sessions is stored once, and remov
     await broker.culex.close();
 
     const Database = createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');
-    const count = (sql: string): number => {
+    const inFile = <T>(read: (db: import('better-sqlite3').Database) => T): T => {
       const db = new Database(join(dir, 'culex.db'), { readonly: true });
       try {
-        return (db.prepare(sql).get() as { n: number }).n;
+        return read(db);
       } finally {
         db.close();
       }
     };
+    const count = (sql: string): number => inFile((db) => (db.prepare(sql).get() as { n: number }).n);
+    const entries = (): number => inFile((db) => [...readOutgoingLog(db).sessions.values()].reduce((n, entries) => n + entries.size, 0));
     assert.equal(count('SELECT count(*) AS n FROM messages'), 1);
-    assert.equal(count('SELECT count(*) AS n FROM outgoing'), 3);
+    assert.equal(entries(), 3);
 
     broker = await open(dir);
     for (const clientId of ['s1', 's2', 's3']) {
@@ -273,7 +276,8 @@ test('a message queued for several persistent sessions is stored once, and remov
       await peer.client.endAsync();
     }
     await broker.culex.close();
-    assert.equal(count('SELECT count(*) AS n FROM outgoing'), 0);
+    assert.equal(entries(), 0);
+    assert.equal(count('SELECT count(*) AS n FROM outgoing_log'), 0, 'with no entry left, the log keeps no row');
     assert.equal(count('SELECT count(*) AS n FROM messages'), 0);
   });
 });

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { SqliteStore, StoreOpenError } from '../../src/store/sqlite.js';
 import type { StoredMessage } from '../../src/store/port.js';
 import { compactBuffers, writeNumber } from '../../src/store/sqlite-writes.js';
+import { readOutgoingLog } from '../../src/store/sqlite-read.js';
 
 function tempDir(): { dir: string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'culex-store-'));
@@ -16,17 +17,19 @@ function tempDir(): { dir: string; cleanup(): void } {
 }
 
 /**
- * The message ids and outgoing rows in the file itself, read with SQLite directly: load() would
- * also drop messages no entry refers to.
+ * The message ids, the outgoing entries and the number of outgoing log rows in the file itself,
+ * read with SQLite directly: load() would also drop messages no entry refers to.
  */
-async function rowsInFile(file: string): Promise<{ ids: number[]; outgoing: { c: string; seq: number }[] }> {
+async function rowsInFile(file: string): Promise<{ ids: number[]; outgoing: { c: string; seq: number }[]; logRows: number }> {
   const { createRequire } = await import('node:module');
   const Database = createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');
   const db = new Database(file, { readonly: true });
   try {
     const ids = (db.prepare('SELECT id FROM messages ORDER BY id').all() as { id: number }[]).map((row) => row.id);
-    const outgoing = db.prepare('SELECT client_id AS c, seq FROM outgoing ORDER BY client_id, seq').all() as { c: string; seq: number }[];
-    return { ids, outgoing };
+    const outgoing: { c: string; seq: number }[] = [];
+    for (const [c, entries] of readOutgoingLog(db).sessions) for (const seq of entries.keys()) outgoing.push({ c, seq });
+    const logRows = (db.prepare('SELECT count(*) AS n FROM outgoing_log').get() as { n: number }).n;
+    return { ids, outgoing: outgoing.sort((x, y) => x.c.localeCompare(y.c) || x.seq - y.seq), logRows };
   } finally {
     db.close();
   }
@@ -242,6 +245,108 @@ test('an SQLite database of something else is refused, as is a second broker on 
     assert.throws(() => SqliteStore.open({ file }), (error: Error) => error instanceof StoreOpenError && error.message.includes(file) && /in use by another process/.test(error.message));
     await first.close();
     await SqliteStore.open({ file }).close(); // free again once closed
+  } finally {
+    cleanup();
+  }
+});
+
+test('a persistence file of format version 1 (one outgoing row per entry) is converted when opened: its sessions keep their entries and messages', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const file = join(dir, 'v1.db');
+    const { createRequire } = await import('node:module');
+    const Database = createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');
+    const db = new Database(file);
+    // the version 1 tables as Culex 0.1 created them, with one session holding two entries
+    db.exec(`CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+      CREATE TABLE retained (topic TEXT PRIMARY KEY, payload BLOB NOT NULL, qos INTEGER NOT NULL, properties TEXT, expires_at INTEGER NOT NULL, received_at INTEGER NOT NULL, origin TEXT);
+      CREATE TABLE sessions (client_id TEXT PRIMARY KEY, protocol_version INTEGER NOT NULL, expiry_interval INTEGER NOT NULL, disconnected_at INTEGER NOT NULL);
+      CREATE TABLE subscriptions (client_id TEXT NOT NULL, filter TEXT NOT NULL, qos INTEGER NOT NULL, no_local INTEGER NOT NULL, retain_as_published INTEGER NOT NULL, retain_handling INTEGER NOT NULL, subscription_id INTEGER, PRIMARY KEY (client_id, filter)) WITHOUT ROWID;
+      CREATE TABLE messages (id INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload BLOB NOT NULL, qos INTEGER NOT NULL, retain INTEGER NOT NULL, properties TEXT, expires_at INTEGER NOT NULL, received_at INTEGER NOT NULL, origin TEXT);
+      CREATE TABLE outgoing (client_id TEXT NOT NULL, seq INTEGER NOT NULL, message_id INTEGER NOT NULL, qos INTEGER NOT NULL, retain INTEGER NOT NULL, subscription_ids TEXT, packet_id INTEGER NOT NULL, state INTEGER NOT NULL, PRIMARY KEY (client_id, seq)) WITHOUT ROWID;
+      CREATE TABLE incoming_qos2 (client_id TEXT NOT NULL, packet_id INTEGER NOT NULL, PRIMARY KEY (client_id, packet_id)) WITHOUT ROWID;
+      INSERT INTO meta VALUES ('format', 'culex-persistence'), ('version', '1');
+      INSERT INTO sessions VALUES ('old', 4, 3600, 1700000000000);
+      INSERT INTO messages VALUES (7, 'a/b', x'6869', 1, 0, NULL, 0, 1700000000000, 'pub'), (8, 'a/c', x'7468657265', 2, 0, NULL, 0, 1700000000000, NULL);
+      INSERT INTO outgoing VALUES ('old', 3, 7, 1, 0, NULL, 12, 1), ('old', 4, 8, 2, 1, '[5]', 0, 0);`);
+    db.close();
+
+    const store = SqliteStore.open({ file });
+    const state = await store.load();
+    await store.close();
+    assert.deepEqual(state.sessions[0]?.outgoing, [
+      { seq: 3, messageId: 7, qos: 1, retain: false, subscriptionIds: undefined, packetId: 12, state: 'publish' },
+      { seq: 4, messageId: 8, qos: 2, retain: true, subscriptionIds: [5], packetId: 0, state: 'queued' },
+    ]);
+    assert.deepEqual(state.messages.map((m) => [m.id, m.payload.toString()]), [[7, 'hi'], [8, 'there']]);
+    const converted = new Database(file, { readonly: true });
+    try {
+      assert.equal((converted.prepare("SELECT value FROM meta WHERE key = 'version'").get() as { value: string }).value, '2');
+      assert.equal(converted.prepare("SELECT name FROM sqlite_master WHERE name = 'outgoing'").get(), undefined, 'the old table is gone');
+    } finally {
+      converted.close();
+    }
+  } finally {
+    cleanup();
+  }
+});
+
+test('many commits of entries set and acknowledged keep the outgoing log short in the file, and a reopened store goes on from it', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const file = join(dir, 'culex.db');
+    let store = SqliteStore.open({ file });
+    await store.load();
+    const clients = ['s1', 's2', 's3'];
+    for (const clientId of clients) store.sessionSave({ clientId, protocolVersion: 4, expiryInterval: 60, disconnectedAt: 0 });
+    let seq = 0;
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 2000; i++) {
+        seq++;
+        store.messageAdd(message(seq, 't', `m${seq}`));
+        for (const clientId of clients) store.outgoingAdd(clientId, { seq, messageId: seq, qos: 1, retain: false, packetId: (seq % 65_535) + 1, state: 'publish' });
+        await store.sync();
+        // each acknowledged three messages later: three entries per session stay in flight
+        if (seq > 3) {
+          for (const clientId of clients) store.outgoingDelete(clientId, seq - 3);
+          store.messageDelete(seq - 3);
+        }
+      }
+      await store.sync();
+      await store.close();
+      const { ids, outgoing, logRows } = await rowsInFile(file);
+      assert.deepEqual(ids, [seq - 2, seq - 1, seq]);
+      assert.deepEqual(outgoing, clients.flatMap((c) => [seq - 2, seq - 1, seq].map((s) => ({ c, seq: s }))));
+      assert.ok(logRows < 1000, `rows in the log after ${seq} commits: ${logRows}`);
+      store = SqliteStore.open({ file });
+      const state = await store.load();
+      assert.deepEqual(state.sessions.map((s) => s.outgoing.map((e) => e.seq)), clients.map(() => [seq - 2, seq - 1, seq]));
+    }
+    await store.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('a corrupt outgoing log row fails the load with the file and the row', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const file = join(dir, 'culex.db');
+    const store = SqliteStore.open({ file });
+    await store.load();
+    store.sessionSave({ clientId: 'c', protocolVersion: 4, expiryInterval: 60, disconnectedAt: 0 });
+    store.messageAdd(message(1, 't', 'x'));
+    store.outgoingAdd('c', { seq: 1, messageId: 1, qos: 1, retain: false, packetId: 1, state: 'publish' });
+    await store.sync();
+    await store.close();
+    const { createRequire } = await import('node:module');
+    const Database = createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');
+    const db = new Database(file);
+    db.prepare('UPDATE outgoing_log SET data = ?').run(Buffer.from([1, 0, 1, 0x63, 9]));
+    db.close();
+    const reopened = SqliteStore.open({ file });
+    await assert.rejects(reopened.load(), (error: Error) => error instanceof StoreOpenError && error.message.startsWith(file) && /outgoing log row 1: an unknown op 9 at byte 4/.test(error.message));
+    await reopened.close();
   } finally {
     cleanup();
   }
