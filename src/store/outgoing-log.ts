@@ -1,45 +1,60 @@
-// The outgoing entries of every persistent session in the SQLite store, kept as one log: each
-// commit appends one row holding every entry set and deleted in it, whatever the number of
-// sessions and messages. Why: with one row per entry, a message fanned out to 100 persistent
-// sessions was 100 inserted rows and, at the acknowledgements, 100 deleted ones; SQLite's B-tree
-// work, the binding of eight parameters per row and the copy of the rows to the writer thread took
-// most of the CPU persistence cost (bench/fanout.ts --target culex-persist, docs/BENCHMARKS.md).
+// The outgoing entries of every persistent session in the SQLite store, and the messages they refer
+// to, kept as one log: each commit appends one row holding every message stored, entry set and
+// entry deleted in it, whatever the number of sessions and messages. Why: with a row per entry and
+// per message, a message fanned out to 100 persistent sessions was 101 inserted rows and, at the
+// acknowledgements, 101 deleted ones; SQLite's B-tree work, the binding of the rows' parameters
+// and their copy to the writer thread took most of what persistence cost (bench/fanout.ts --target
+// culex-persist, docs/BENCHMARKS.md).
 //
-// The log is replayed in row order on load. To keep it short, the live entries of each session
-// stay in memory here, and rows are deleted from the front once no session needs them: a session
-// needs the rows from the one where its current entries start (`since`: where it last went from
-// no entries to some, or its last snapshot). Sessions are kept in the order of `since`; once the
-// ops in the log outnumber twice the live entries plus a margin, the sessions at the front write a
-// snapshot (a reset, then every live entry) into the new row and go to the back, so the front of
+// The log is replayed in row order on load. To keep it short, what is live (each session's entries,
+// each message some entry refers to) stays in memory here, and rows are deleted from the front once
+// nothing live needs them: a session needs the rows from the one where its current entries start
+// (`since`: where it last went from no entries to some, or its last snapshot), a message the row
+// that holds it. Sessions and messages are kept in the order of `since`; once the log's bytes
+// outnumber twice the live bytes plus a margin, those at the front are written again into the new
+// row (a session as a snapshot: a reset, then every live entry) and go to the back, so the front of
 // the log is freed. Each change is thereby written a bounded number of times, amortised, and a
-// commit snapshots a bounded number of entries (at least one session).
+// commit rewrites a bounded number of bytes (at least one session or message). A message no entry
+// refers to any more costs nothing: it is not live, and the replay drops it.
 //
-// Row format, a sequence of ops: DEFINE index client-id (names a session for the rest of the row
-// and selects it) | SELECT index | RESET | SET entry | DELETE seq | DELETE_RANGE first last, the
-// last four applying to the selected session. An entry: seq, message id, a flags byte (QoS, retain,
-// state, has subscription ids), the packet id, then the subscription ids (count, ids) if any.
-// Integers are unsigned LEB128 varints (up to 2^53, so seq and message ids never wrap).
+// Row format, a sequence of ops: MESSAGE body | DEFINE index client-id (names a session for the
+// rest of the row and selects it) | SELECT index | RESET | SET entry | DELETE seq | DELETE_RANGE
+// first last, the last four applying to the selected session.
+// An entry: seq, message id, a flags byte (QoS, retain, state, has subscription ids), the packet
+// id, then the subscription ids (count, ids) if any. A message: id, a flags byte (QoS, retain, has
+// properties, has origin), expiry and reception times (epoch ms), topic, payload, then properties
+// (as JSON) and origin if any. Integers are unsigned LEB128 varints (up to 2^53, so seq and message
+// ids never wrap); strings and the payload are a length and their bytes.
 
-import type { QoS } from '../protocol/packets.js';
-import type { StoredOutgoing } from './port.js';
+import type { Properties, QoS } from '../protocol/packets.js';
+import type { StoredMessage, StoredOutgoing } from './port.js';
 
-const DEFINE = 1;
-const SELECT = 2;
-const RESET = 3;
-const SET = 4;
-const DELETE = 5;
-const DELETE_RANGE = 6;
+const MESSAGE = 1;
+const DEFINE = 2;
+const SELECT = 3;
+const RESET = 4;
+const SET = 5;
+const DELETE = 6;
+const DELETE_RANGE = 7;
 
 /** An entry's state, stored as its index here. */
 export const states = ['queued', 'publish', 'pubrel'] as const;
+const stateIndex: Readonly<Record<StoredOutgoing['state'], number>> = { queued: 0, publish: 1, pubrel: 2 };
 
-/** Ops the log may hold beyond twice the live entries before sessions are snapshotted. */
-const SNAPSHOT_MARGIN = 4096;
-/** Entries one commit may write in snapshots (beyond the first session), beside twice its own ops. */
-const SNAPSHOT_BUDGET = 1024;
+/** Bytes the log may hold beyond twice the live bytes before the front is written again. */
+const REWRITE_MARGIN = 1 << 20;
+/** Bytes one commit may rewrite (beyond the first session or message), beside twice its own. */
+const REWRITE_BUDGET = 64 << 10;
+/** What an entry is counted as in the live bytes (its size in a row is 6–12 bytes). */
+const ENTRY_BYTES = 12;
+
+/** Something live that pins the rows from `since` on. */
+interface Pinned {
+  since: number | undefined;
+}
 
 /** One session's entries. */
-class SessionLog {
+class SessionLog implements Pinned {
   readonly live = new Map<number, StoredOutgoing>();
   /** The first row its live entries need; undefined while it has none. */
   since: number | undefined = undefined;
@@ -54,6 +69,16 @@ class SessionLog {
   constructor(readonly clientId: string) {}
 }
 
+/** A message some entry refers to. */
+class MessageLog implements Pinned {
+  constructor(
+    readonly message: StoredMessage,
+    public since: number | undefined,
+    /** Its size in a row. */
+    public bytes: number,
+  ) {}
+}
+
 /** A row to insert, and the rows before `trimBelow` to delete. */
 export interface LogCommit {
   /** The row's number and content; undefined when nothing needs to be written. */
@@ -65,50 +90,77 @@ export interface LogCommit {
 
 export class OutgoingLog {
   private readonly sessions = new Map<string, SessionLog>();
-  /** The sessions with entries, in the order of `since` (a Set iterates in insertion order). */
-  private readonly pinned = new Set<SessionLog>();
+  private readonly messages = new Map<number, MessageLog>();
+  /** What is live, in the order of `since` (a Set iterates in insertion order). */
+  private readonly pinned = new Set<SessionLog | MessageLog>();
   private nextRow: number;
   private trimmedBelow: number;
-  /** Each row in the file from the front, with its ops; `rowHead` is the front. */
+  /** Each row in the file from the front, with its size; `rowHead` is the front. */
   private rowNumbers: number[] = [];
-  private rowOps: number[] = [];
+  private rowBytes: number[] = [];
   private rowHead = 0;
-  private opsInLog = 0;
-  private totalLive = 0;
+  private bytesInLog = 0;
+  private liveBytes = 0;
   private readonly out = new ByteWriter();
-  private opsThisRow = 0;
   private indexesThisRow = 0;
   private selected: SessionLog | undefined;
   private touched: SessionLog[] = [];
 
-  /** A log continuing the rows read back (replay), or a new one. */
-  constructor(replayed?: Replayed) {
+  /** A log continuing the rows read back (replay) and the messages still referred to, or a new one. */
+  constructor(replayed?: Replayed, liveMessages?: Iterable<StoredMessage>) {
     this.nextRow = replayed?.nextRow ?? 1;
     this.trimmedBelow = replayed?.firstRow ?? this.nextRow;
     if (replayed === undefined) return;
-    for (const [row, ops] of replayed.rows) {
+    for (const [row, bytes] of replayed.rows) {
       this.rowNumbers.push(row);
-      this.rowOps.push(ops);
-      this.opsInLog += ops;
+      this.rowBytes.push(bytes);
+      this.bytesInLog += bytes;
     }
+    // where what was live starts is not known: from the front
     for (const [clientId, entries] of replayed.sessions) {
       const log = this.session(clientId);
       for (const [seq, entry] of entries) log.live.set(seq, entry);
-      this.totalLive += entries.size;
+      this.liveBytes += entries.size * ENTRY_BYTES;
       if (entries.size === 0) continue;
-      log.since = replayed.firstRow; // where its entries start is not known: from the front
+      log.since = replayed.firstRow;
       this.pinned.add(log);
+    }
+    for (const message of liveMessages ?? []) {
+      const record = new MessageLog(message, replayed.firstRow, messageBytes(message));
+      this.messages.set(message.id, record);
+      this.pinned.add(record);
+      this.liveBytes += record.bytes;
     }
   }
 
   /** True when a commit has something to write. */
   get pending(): boolean {
-    return this.opsThisRow > 0 || this.touched.length > 0;
+    return this.out.length > 0 || this.touched.length > 0;
+  }
+
+  /** A message the first entry refers to (the store port's messageAdd). */
+  addMessage(message: StoredMessage): void {
+    const record = new MessageLog(message, this.nextRow, 0);
+    this.messages.set(message.id, record);
+    this.pinned.add(record);
+    const start = this.out.length;
+    this.writeMessage(message);
+    record.bytes = this.out.length - start;
+    this.liveBytes += record.bytes;
+  }
+
+  /** No entry refers to the message any more: nothing is written, the rows holding it are free. */
+  deleteMessage(id: number): void {
+    const record = this.messages.get(id);
+    if (record === undefined) return;
+    this.messages.delete(id);
+    this.pinned.delete(record);
+    this.liveBytes -= record.bytes;
   }
 
   set(clientId: string, entry: StoredOutgoing): void {
     const log = this.session(clientId);
-    if (!log.live.has(entry.seq)) this.totalLive++;
+    if (!log.live.has(entry.seq)) this.liveBytes += ENTRY_BYTES;
     log.live.set(entry.seq, entry);
     if (log.since === undefined) {
       log.since = this.nextRow;
@@ -121,7 +173,7 @@ export class OutgoingLog {
   delete(clientId: string, seq: number): void {
     const log = this.sessions.get(clientId);
     if (log === undefined || !log.live.delete(seq)) return;
-    this.totalLive--;
+    this.liveBytes -= ENTRY_BYTES;
     // acknowledgements mostly come in order: a run of them is one op
     if (log.runFirst <= log.runLast && seq === log.runLast + 1) {
       log.runLast = seq;
@@ -141,7 +193,7 @@ export class OutgoingLog {
     if (log === undefined) return;
     this.sessions.delete(clientId);
     this.pinned.delete(log);
-    this.totalLive -= log.live.size;
+    this.liveBytes -= log.live.size * ENTRY_BYTES;
     log.live.clear();
     log.since = undefined;
     log.runFirst = 1;
@@ -150,7 +202,10 @@ export class OutgoingLog {
     this.op(RESET);
   }
 
-  /** Everything changed since the last commit, as a row to insert and a front to trim. */
+  /**
+   * Everything changed since the last commit, as a row to insert and a front to trim. The row's
+   * bytes are a view into this log's buffer, valid until the next change: copy them before.
+   */
   commit(): LogCommit {
     for (const log of this.touched) {
       this.writeRun(log);
@@ -161,60 +216,59 @@ export class OutgoingLog {
       }
     }
     this.touched = [];
-    this.snapshotFront();
+    this.rewriteFront();
     let row: number | undefined;
     let data: Buffer | undefined;
-    // a row no session needs (no session has entries after it) is not written at all
-    if (this.opsThisRow > 0 && this.pinned.size > 0) {
+    // a row nothing live needs (all its entries gone by the commit) is not written at all
+    if (this.out.length > 0 && this.pinned.size > 0) {
       row = this.nextRow;
       data = this.out.take();
       this.rowNumbers.push(row);
-      this.rowOps.push(this.opsThisRow);
-      this.opsInLog += this.opsThisRow;
+      this.rowBytes.push(data.length);
+      this.bytesInLog += data.length;
     }
     this.nextRow++;
     this.out.reset();
-    this.opsThisRow = 0;
     this.indexesThisRow = 0;
     this.selected = undefined;
     const trimBelow = this.frontAfter(this.nextRow);
     if (trimBelow <= this.trimmedBelow) return { row, data, trimBelow: undefined };
     this.trimmedBelow = trimBelow;
     while (this.rowHead < this.rowNumbers.length && this.rowNumbers[this.rowHead]! < trimBelow) {
-      this.opsInLog -= this.rowOps[this.rowHead]!;
+      this.bytesInLog -= this.rowBytes[this.rowHead]!;
       this.rowHead++;
     }
     if (this.rowHead > 1024 && this.rowHead * 2 > this.rowNumbers.length) {
       this.rowNumbers = this.rowNumbers.slice(this.rowHead);
-      this.rowOps = this.rowOps.slice(this.rowHead);
+      this.rowBytes = this.rowBytes.slice(this.rowHead);
       this.rowHead = 0;
     }
     return { row, data, trimBelow };
   }
 
-  /** The first row still needed: the front session's `since`, or `end` when none has entries. */
+  /** The first row still needed: the front's `since`, or `end` when nothing is live. */
   private frontAfter(end: number): number {
-    for (const log of this.pinned) return Math.min(log.since!, end);
+    for (const pinned of this.pinned) return Math.min(pinned.since!, end);
     return end;
   }
 
-  /** Snapshots the sessions at the front while the log holds too many ops for its live entries. */
-  private snapshotFront(): void {
-    let budget = SNAPSHOT_BUDGET + 2 * this.opsThisRow;
+  /** Writes again what is at the front while the log holds too many bytes for what is live. */
+  private rewriteFront(): void {
+    const limit = this.out.length + REWRITE_BUDGET + 2 * this.out.length;
     let first = true;
-    while (this.opsInLog + this.opsThisRow > 2 * this.totalLive + SNAPSHOT_MARGIN && (first || budget > 0)) {
+    while (this.bytesInLog + this.out.length > 2 * this.liveBytes + REWRITE_MARGIN && (first || this.out.length < limit)) {
       const front = this.pinned.values().next();
       if (front.done === true || front.value.since! >= this.nextRow) return;
-      const log = front.value;
-      this.select(log);
-      this.op(RESET);
-      for (const seq of [...log.live.keys()].sort((a, b) => a - b)) this.entry(log.live.get(seq)!);
-      log.runFirst = 1;
-      log.runLast = 0;
-      log.since = this.nextRow;
-      this.pinned.delete(log);
-      this.pinned.add(log);
-      budget -= 1 + log.live.size;
+      const pinned = front.value;
+      if (pinned instanceof MessageLog) this.writeMessage(pinned.message);
+      else {
+        this.select(pinned);
+        this.op(RESET);
+        for (const seq of [...pinned.live.keys()].sort((a, b) => a - b)) this.entry(pinned.live.get(seq)!);
+      }
+      pinned.since = this.nextRow;
+      this.pinned.delete(pinned);
+      this.pinned.add(pinned);
       first = false;
     }
   }
@@ -259,16 +313,17 @@ export class OutgoingLog {
     writeEntry(this.out, e);
   }
 
+  private writeMessage(m: StoredMessage): void {
+    this.op(MESSAGE);
+    writeMessage(this.out, m);
+  }
+
   /** Writes an op's code, with room for the numbers that follow it (not an entry's: writeEntry). */
   private op(code: number): void {
     this.out.reserve(1 + 2 * 8);
     this.out.byte(code);
-    if (code !== DEFINE && code !== SELECT) this.opsThisRow++;
   }
 }
-
-/** An entry's state as its index in `states`, without a search (this runs once per delivery). */
-const stateIndex: Readonly<Record<StoredOutgoing['state'], number>> = { queued: 0, publish: 1, pubrel: 2 };
 
 function writeEntry(out: ByteWriter, e: StoredOutgoing): void {
   out.reserve(1 + 3 * 8 + 1);
@@ -283,9 +338,34 @@ function writeEntry(out: ByteWriter, e: StoredOutgoing): void {
   for (const id of ids) out.varint(id);
 }
 
-/** Every session's entries as one row holding a snapshot of each (the conversion of an older file). */
-export function snapshotRow(sessions: ReadonlyMap<string, readonly StoredOutgoing[]>): Buffer {
+function writeMessage(out: ByteWriter, m: StoredMessage): void {
+  out.reserve(1 + 3 * 8);
+  out.varint(m.id);
+  out.byte(m.qos | (m.retain ? 4 : 0) | (m.properties === undefined ? 0 : 8) | (m.origin === undefined ? 0 : 16));
+  out.varint(m.expiresAt);
+  out.varint(m.receivedAt);
+  out.string(m.topic);
+  out.bytes(m.payload);
+  // Buffers (correlation data) become {"type":"Buffer","data":[...]} and back (parseProperties)
+  if (m.properties !== undefined) out.string(JSON.stringify(m.properties));
+  if (m.origin !== undefined) out.string(m.origin);
+}
+
+/** A message's size in a row (for one read back, whose size was not seen written). */
+function messageBytes(m: StoredMessage): number {
+  const out = new ByteWriter(64);
+  writeMessage(out, m);
+  return out.length + 1;
+}
+
+/** Every session's entries, and the messages, as one row (the conversion of an older file). */
+export function snapshotRow(sessions: ReadonlyMap<string, readonly StoredOutgoing[]>, messages: Iterable<StoredMessage>): Buffer {
   const out = new ByteWriter();
+  for (const message of messages) {
+    out.reserve(1);
+    out.byte(MESSAGE);
+    writeMessage(out, message);
+  }
   let index = 0;
   for (const [clientId, entries] of sessions) {
     out.reserve(2 + 8);
@@ -307,7 +387,9 @@ export function snapshotRow(sessions: ReadonlyMap<string, readonly StoredOutgoin
 export interface Replayed {
   /** Each client id's entries by seq (empty maps included: sessions whose entries all went). */
   readonly sessions: Map<string, Map<number, StoredOutgoing>>;
-  /** Each row's number and ops, in order. */
+  /** Every message in the rows, referred to or not, by id (the latest, if one was written twice). */
+  readonly messages: Map<number, StoredMessage>;
+  /** Each row's number and size, in order. */
   readonly rows: [number, number][];
   readonly firstRow: number;
   readonly nextRow: number;
@@ -316,30 +398,32 @@ export interface Replayed {
 /** Replays rows, in order of their numbers. Throws on a row that is not a log row, naming it. */
 export function replay(rows: Iterable<{ row: number; data: Uint8Array }>): Replayed {
   const sessions = new Map<string, Map<number, StoredOutgoing>>();
+  const messages = new Map<number, StoredMessage>();
   const counted: [number, number][] = [];
   for (const { row, data } of rows) {
     try {
-      counted.push([row, replayRow(data, sessions)]);
+      replayRow(data, sessions, messages);
     } catch (error) {
       throw new Error(`outgoing log row ${row}: ${error instanceof Error ? error.message : String(error)}`);
     }
+    counted.push([row, data.length]);
   }
   const firstRow = counted[0]?.[0] ?? 1;
   const nextRow = (counted[counted.length - 1]?.[0] ?? 0) + 1;
-  return { sessions, rows: counted, firstRow, nextRow };
+  return { sessions, messages, rows: counted, firstRow, nextRow };
 }
 
-function replayRow(data: Uint8Array, sessions: Map<string, Map<number, StoredOutgoing>>): number {
+function replayRow(data: Uint8Array, sessions: Map<string, Map<number, StoredOutgoing>>, messages: Map<number, StoredMessage>): void {
   const reader = new ByteReader(data);
   const names: Map<number, StoredOutgoing>[] = [];
   let entries: Map<number, StoredOutgoing> | undefined;
-  let ops = 0;
-  const selected = (): Map<number, StoredOutgoing> => {
-    if (entries === undefined) throw new Error(`an op before any session, at byte ${reader.at - 1}`);
-    return entries;
-  };
   while (!reader.done) {
     const op = reader.byte();
+    if (op === MESSAGE) {
+      const message = readMessage(reader);
+      messages.set(message.id, message);
+      continue;
+    }
     if (op === DEFINE) {
       const index = reader.varint();
       const clientId = reader.string();
@@ -354,9 +438,8 @@ function replayRow(data: Uint8Array, sessions: Map<string, Map<number, StoredOut
       continue;
     }
     if (op < RESET || op > DELETE_RANGE) throw new Error(`an unknown op ${op} at byte ${reader.at - 1}`);
-    ops++;
-    const map = selected();
-    if (op === RESET) map.clear();
+    if (entries === undefined) throw new Error(`an op before any session, at byte ${reader.at - 1}`);
+    if (op === RESET) entries.clear();
     else if (op === SET) {
       const seq = reader.varint();
       const messageId = reader.varint();
@@ -370,24 +453,49 @@ function replayRow(data: Uint8Array, sessions: Map<string, Map<number, StoredOut
       }
       const state = states[(flags >> 3) & 3];
       if (state === undefined) throw new Error(`entry ${seq} has an unknown state`);
-      map.set(seq, { seq, messageId, qos: (flags & 3) as QoS, retain: (flags & 4) !== 0, subscriptionIds, packetId, state });
-    } else if (op === DELETE) map.delete(reader.varint());
+      entries.set(seq, { seq, messageId, qos: (flags & 3) as QoS, retain: (flags & 4) !== 0, subscriptionIds, packetId, state });
+    } else if (op === DELETE) entries.delete(reader.varint());
     else {
       const first = reader.varint();
       const last = reader.varint();
-      if (last - first < map.size) for (let seq = first; seq <= last; seq++) map.delete(seq);
-      else for (const seq of map.keys()) if (seq >= first && seq <= last) map.delete(seq);
+      if (last - first < entries.size) for (let seq = first; seq <= last; seq++) entries.delete(seq);
+      else for (const seq of entries.keys()) if (seq >= first && seq <= last) entries.delete(seq);
     }
   }
-  return ops;
+}
+
+function readMessage(reader: ByteReader): StoredMessage {
+  const id = reader.varint();
+  const flags = reader.byte();
+  const expiresAt = reader.varint();
+  const receivedAt = reader.varint();
+  const topic = reader.string();
+  const payload = Buffer.from(reader.bytes()); // its own copy: the row's buffer is not kept
+  const properties = (flags & 8) !== 0 ? parseProperties(reader.string()) : undefined;
+  const origin = (flags & 16) !== 0 ? reader.string() : undefined;
+  return { id, topic, payload, qos: (flags & 3) as QoS, retain: (flags & 4) !== 0, properties, expiresAt, receivedAt, origin };
+}
+
+/** Properties from JSON, with Buffers (correlation data) back from {"type":"Buffer","data":[...]}. */
+export function parseProperties(text: string): Properties {
+  return JSON.parse(text, (_key, value: unknown) => {
+    if (typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'Buffer' && Array.isArray((value as { data?: unknown }).data)) {
+      return Buffer.from((value as { data: number[] }).data);
+    }
+    return value;
+  }) as Properties;
 }
 
 /** A growable buffer the ops of one row are written into. */
 class ByteWriter {
-  private buffer = Buffer.allocUnsafeSlow(4096);
-  private length = 0;
+  private buffer: Buffer;
+  length = 0;
 
-  /** The bytes written, as a view: valid until the next reset (the commit copies it into its batch). */
+  constructor(capacity = 4096) {
+    this.buffer = Buffer.allocUnsafeSlow(capacity);
+  }
+
+  /** The bytes written, as a view: valid until the next reset and write. */
   take(): Buffer {
     return this.buffer.subarray(0, this.length);
   }
@@ -428,6 +536,13 @@ class ByteWriter {
     this.length += this.buffer.write(value, this.length);
   }
 
+  bytes(value: Uint8Array): void {
+    this.reserve(8 + value.length);
+    this.varint(value.length);
+    this.buffer.set(value, this.length);
+    this.length += value.length;
+  }
+
   private grow(bytes: number): void {
     const grown = Buffer.allocUnsafeSlow(Math.max(this.buffer.length * 2, this.length + bytes));
     this.buffer.copy(grown, 0, 0, this.length);
@@ -459,11 +574,16 @@ class ByteReader {
     }
   }
 
-  string(): string {
+  bytes(): Uint8Array {
     const length = this.varint();
-    if (this.at + length > this.data.length) throw new Error('the row ends inside a client id');
-    const text = Buffer.from(this.data.buffer, this.data.byteOffset + this.at, length).toString('utf8');
+    if (this.at + length > this.data.length) throw new Error('the row ends inside a string or payload');
+    const view = this.data.subarray(this.at, this.at + length);
     this.at += length;
-    return text;
+    return view;
+  }
+
+  string(): string {
+    const view = this.bytes();
+    return Buffer.from(view.buffer, view.byteOffset, view.length).toString('utf8');
   }
 }

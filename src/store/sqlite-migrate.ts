@@ -1,13 +1,15 @@
 // Converts a persistence file of an earlier format version to the current one, in one transaction,
 // when it is opened: an upgrade keeps its sessions and their messages.
 //
-// Version 1 → 2: the `outgoing` table (one row per entry) becomes `outgoing_log` (outgoing-log.ts),
-// every session's entries written as a snapshot in its first row.
+// Version 1 → 2: the `outgoing` table (one row per entry) and the `messages` table (one row per
+// message) become `outgoing_log` (outgoing-log.ts): every session's entries and the messages they
+// refer to written in its first row.
 
 import type BetterSqlite3 from 'better-sqlite3';
 import type { QoS } from '../protocol/packets.js';
-import type { StoredOutgoing } from './port.js';
+import type { StoredMessage, StoredOutgoing } from './port.js';
 import { snapshotRow, states } from './outgoing-log.js';
+import { messageFromRow, type MessageRow } from './sqlite-read.js';
 
 interface OutgoingRowV1 {
   client_id: string;
@@ -31,8 +33,11 @@ export function migrate(db: BetterSqlite3.Database, version: number): boolean {
       if (entries === undefined) sessions.set(row.client_id, (entries = []));
       entries.push(entryFromRow(row));
     }
-    if (sessions.size > 0) db.prepare('INSERT INTO outgoing_log (row, data) VALUES (1, ?)').run(snapshotRow(sessions));
-    db.exec("DROP TABLE outgoing; UPDATE meta SET value = '2' WHERE key = 'version'");
+    const referenced = new Set([...sessions.values()].flatMap((entries) => entries.map((entry) => entry.messageId)));
+    const messages: StoredMessage[] = [];
+    for (const row of db.prepare('SELECT * FROM messages').iterate() as IterableIterator<MessageRow>) if (referenced.has(row.id)) messages.push(messageFromRow(row));
+    if (sessions.size > 0) db.prepare('INSERT INTO outgoing_log (row, data) VALUES (1, ?)').run(snapshotRow(sessions, messages));
+    db.exec("DROP TABLE outgoing; DROP TABLE messages; UPDATE meta SET value = '2' WHERE key = 'version'");
   })();
   return true;
 }

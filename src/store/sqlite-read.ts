@@ -1,10 +1,11 @@
 // Reading the SQLite store back at start-up: its rows as the store port's records. Leftover rows
-// (of a session that is gone, or a message no entry refers to) are dropped.
+// (of a session that is gone) are dropped; messages no entry refers to are left out, and their
+// rows of the outgoing log are freed as the log moves on.
 
 import type BetterSqlite3 from 'better-sqlite3';
-import type { Properties, ProtocolVersion, QoS, RetainHandling } from '../protocol/packets.js';
+import type { ProtocolVersion, QoS, RetainHandling } from '../protocol/packets.js';
 import type { StoredMessage, StoredOutgoing, StoredSession, StoredState, StoredSubscription } from './port.js';
-import { replay, type Replayed } from './outgoing-log.js';
+import { parseProperties, replay, type Replayed } from './outgoing-log.js';
 
 /** The stored state, and the outgoing log replayed, for the store to go on writing it. */
 export interface ReadState {
@@ -49,17 +50,14 @@ export function readState(db: BetterSqlite3.Database): ReadState {
     sessions.get(row.client_id)?.incomingQos2.push(row.packet_id);
   }
   const retained = (db.prepare('SELECT * FROM retained').all() as MessageRow[]).map((row) => messageFromRow({ ...row, id: 0, retain: 1 }));
-  const referenced = new Set<number>();
-  for (const session of sessions.values()) for (const entry of session.outgoing) referenced.add(entry.messageId);
-  const messages: StoredMessage[] = [];
-  const unreferenced: number[] = [];
-  for (const row of db.prepare('SELECT * FROM messages').iterate() as IterableIterator<MessageRow>) {
-    if (referenced.has(row.id)) messages.push(messageFromRow(row));
-    else unreferenced.push(row.id);
+  const messages = new Map<number, StoredMessage>();
+  for (const session of sessions.values()) {
+    for (const entry of session.outgoing) {
+      const message = log.messages.get(entry.messageId);
+      if (message !== undefined) messages.set(message.id, message);
+    }
   }
-  const deleteMessage = db.prepare('DELETE FROM messages WHERE id = ?');
-  db.transaction(() => unreferenced.forEach((id) => deleteMessage.run(id)))();
-  return { state: { sessions: [...sessions.values()], retained, messages }, log };
+  return { state: { sessions: [...sessions.values()], retained, messages: [...messages.values()] }, log };
 }
 
 /** The outgoing log's rows replayed in order: every client id's entries. */
@@ -82,7 +80,8 @@ interface SubscriptionRow {
   retain_handling: number;
   subscription_id: number | null;
 }
-interface MessageRow {
+/** A row of the retained table (and of version 1's messages table). */
+export interface MessageRow {
   id: number;
   topic: string;
   payload: Buffer;
@@ -94,7 +93,7 @@ interface MessageRow {
   origin: string | null;
 }
 
-function messageFromRow(row: MessageRow): StoredMessage {
+export function messageFromRow(row: MessageRow): StoredMessage {
   return {
     id: row.id,
     topic: row.topic,
@@ -106,13 +105,4 @@ function messageFromRow(row: MessageRow): StoredMessage {
     receivedAt: row.received_at,
     origin: row.origin ?? undefined,
   };
-}
-
-function parseProperties(text: string): Properties {
-  return JSON.parse(text, (_key, value: unknown) => {
-    if (typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'Buffer' && Array.isArray((value as { data?: unknown }).data)) {
-      return Buffer.from((value as { data: number[] }).data);
-    }
-    return value;
-  }) as Properties;
 }

@@ -14,9 +14,6 @@ const sql = {
   incomingDeleteAll: 'DELETE FROM incoming_qos2 WHERE client_id = ?',
   subscriptionSet: 'INSERT OR REPLACE INTO subscriptions (client_id, filter, qos, no_local, retain_as_published, retain_handling, subscription_id) VALUES (?, ?, ?, ?, ?, ?, ?)',
   subscriptionDelete: 'DELETE FROM subscriptions WHERE client_id = ? AND filter = ?',
-  messageAdd: 'INSERT OR REPLACE INTO messages (id, topic, payload, qos, retain, properties, expires_at, received_at, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-  messageDelete: 'DELETE FROM messages WHERE id = ?',
-  messageDeleteRange: 'DELETE FROM messages WHERE id BETWEEN ? AND ?',
   outgoingLogAppend: 'INSERT INTO outgoing_log (row, data) VALUES (?, ?)',
   outgoingLogTrim: 'DELETE FROM outgoing_log WHERE row < ?',
   incomingAdd: 'INSERT OR IGNORE INTO incoming_qos2 (client_id, packet_id) VALUES (?, ?)',
@@ -49,9 +46,6 @@ export function appendWrite(batch: WriteBatch, write: Write): void {
 
 /** The statement numbers hot paths push directly. */
 export const writeNumber = {
-  messageAdd: numberOf.get('messageAdd')!,
-  messageDelete: numberOf.get('messageDelete')!,
-  messageDeleteRange: numberOf.get('messageDeleteRange')!,
   outgoingLogAppend: numberOf.get('outgoingLogAppend')!,
   outgoingLogTrim: numberOf.get('outgoingLogTrim')!,
 } as const;
@@ -95,25 +89,6 @@ export function batchWriter(db: BetterSqlite3.Database): (batch: WriteBatch) => 
 /** A Buffer sent to another thread arrives as a plain Uint8Array: bind it as a BLOB all the same. */
 function asParameter(value: unknown): unknown {
   return value instanceof Uint8Array && !Buffer.isBuffer(value) ? Buffer.from(value.buffer, value.byteOffset, value.byteLength) : value;
-}
-
-/**
- * Pushes the deletes of a set of keys as few statements as possible: each run of consecutive keys
- * as one range delete, a lone key as a plain one. Acknowledgements mostly come in order, so the
- * messages no session holds any more are mostly one run: one statement where there were dozens
- * (npm run bench:store).
- * `keys` is sorted in place; `prefix` holds the parameters before the key (the client id).
- */
-export function pushDeletes(batch: WriteBatch, keys: number[], single: number, range: number, prefix: readonly unknown[]): void {
-  keys.sort((a, b) => a - b);
-  let i = 0;
-  while (i < keys.length) {
-    let j = i;
-    while (j + 1 < keys.length && keys[j + 1] === keys[j]! + 1) j++;
-    if (j === i) batch.push(single, ...prefix, keys[i]);
-    else batch.push(range, ...prefix, keys[i], keys[j]);
-    i = j + 1;
-  }
 }
 
 /**

@@ -28,7 +28,7 @@ import { schema, storeFormat, storeVersion } from './sqlite-schema.js';
 import { migrate } from './sqlite-migrate.js';
 import { OutgoingLog } from './outgoing-log.js';
 import type { WriterData, WriterReply, WriterRequest } from './sqlite-writer.js';
-import { appendWrite, batchWriter, compactBuffers, configureConnection, databaseBytes, pushDeletes, writeNumber, type Write, type WriteBatch } from './sqlite-writes.js';
+import { appendWrite, batchWriter, compactBuffers, configureConnection, databaseBytes, writeNumber, type Write, type WriteBatch } from './sqlite-writes.js';
 import { deferred, type Deferred } from './deferred.js';
 
 export interface SqliteStoreOptions {
@@ -45,16 +45,6 @@ export interface SqliteStoreOptions {
 /** A start-up failure that names the file and the reason. */
 export class StoreOpenError extends Error {}
 
-/**
- * A message row's pending change: its new content, or null to delete it. `inDb` says whether the
- * row is in the file as of the last commit, so an add and a delete of a new row in one commit
- * cancel out (a QoS 1 message its subscribers acknowledged before the commit is never written).
- */
-interface Pending<T> {
-  value: T | null;
-  inDb: boolean;
-}
-
 
 export class SqliteStore implements Store {
   readonly durable = true;
@@ -63,9 +53,7 @@ export class SqliteStore implements Store {
   private writeHere: ((batch: WriteBatch) => void) | undefined;
   private writer: Worker | undefined;
   private writes: WriteBatch = [];
-  /** Messages are kept apart from `writes`, by id, so their changes can merge. */
-  private messages = new Map<number, Pending<StoredMessage>>();
-  /** The sessions' outgoing entries, written as a log of one row per commit (outgoing-log.ts). */
+  /** The sessions' outgoing entries and their messages, written as a log of one row per commit (outgoing-log.ts). */
   private outgoing = new OutgoingLog();
   private timer: NodeJS.Immediate | NodeJS.Timeout | undefined;
   /** Settles with the commit of the changes recorded since the last one was sent. */
@@ -128,7 +116,7 @@ export class SqliteStore implements Store {
       throw new StoreOpenError(`${this.options.file}: cannot read it back: ${reason(error)}`);
     }
     const { state, log } = read;
-    this.outgoing = new OutgoingLog(log);
+    this.outgoing = new OutgoingLog(log, state.messages);
     const recorded = new Set(state.sessions.map((session) => session.clientId));
     for (const clientId of log.sessions.keys()) if (!recorded.has(clientId)) this.outgoing.drop(clientId); // a leftover
     await this.startWriter();
@@ -183,15 +171,12 @@ export class SqliteStore implements Store {
     this.push(['subscriptionDelete', clientId, filter]);
   }
   messageAdd(m: StoredMessage): void {
-    // added at 0 → 1 references, so not in the file unless a delete of this commit precedes it
-    this.messages.set(m.id, { value: m, inDb: this.messages.get(m.id)?.inDb ?? false });
+    if (this.closed) return;
+    this.outgoing.addMessage(m);
     this.schedule();
   }
   messageDelete(messageId: number): void {
-    const pending = this.messages.get(messageId);
-    if (pending !== undefined && !pending.inDb) this.messages.delete(messageId);
-    else this.messages.set(messageId, { value: null, inDb: true });
-    this.schedule();
+    this.outgoing.deleteMessage(messageId); // writes nothing: the rows holding it are freed in time
   }
   outgoingAdd(clientId: string, e: StoredOutgoing): void {
     this.outgoing.set(clientId, e);
@@ -258,20 +243,13 @@ export class SqliteStore implements Store {
   }
 
   private hasPending(): boolean {
-    return this.writes.length > 0 || this.messages.size > 0 || this.outgoing.pending;
+    return this.writes.length > 0 || this.outgoing.pending;
   }
 
   /** Everything recorded since the last commit, as writes; the pending maps start again empty. */
   private takeWrites(): WriteBatch {
     const writes = this.writes;
     this.writes = [];
-    const deleted: number[] = [];
-    for (const [id, { value: m }] of this.messages) {
-      if (m === null) deleted.push(id);
-      else writes.push(writeNumber.messageAdd, m.id, m.topic, m.payload, m.qos, m.retain ? 1 : 0, propertiesText(m.properties), m.expiresAt, m.receivedAt, m.origin ?? null);
-    }
-    pushDeletes(writes, deleted, writeNumber.messageDelete, writeNumber.messageDeleteRange, []);
-    this.messages = new Map();
     if (!this.outgoing.pending) return writes;
     // the row's bytes are a view into the log's buffer until the next commit: compactBuffers
     // (or the commit on this thread) copies them before then

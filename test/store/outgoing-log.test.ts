@@ -1,12 +1,13 @@
 // The outgoing log of the SQLite store (src/store/outgoing-log.ts) on its own: its rows, applied to
 // a map standing for the table (insert the row, delete the rows before the front), must replay to
-// exactly the entries recorded, after every commit and across a restart, while the rows kept stay
-// bounded by the live entries. The store's use of it on a real file is in sqlite.test.ts.
+// exactly the entries recorded and the messages they refer to, after every commit and across a
+// restart, while the bytes kept stay bounded by what is live. The store's use of it on a real file
+// is in sqlite.test.ts.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { OutgoingLog, replay, snapshotRow } from '../../src/store/outgoing-log.js';
-import type { StoredOutgoing } from '../../src/store/port.js';
+import type { StoredMessage, StoredOutgoing } from '../../src/store/port.js';
 
 /** The table: row number → bytes (copied, as SQLite would). */
 type Table = Map<number, Buffer>;
@@ -20,12 +21,21 @@ function commitInto(log: OutgoingLog, table: Table): void {
   if (trimBelow !== undefined) for (const key of [...table.keys()]) if (key < trimBelow) table.delete(key);
 }
 
+function tableRows(table: Table): { row: number; data: Buffer }[] {
+  return [...table.entries()].sort((a, b) => a[0] - b[0]).map(([row, data]) => ({ row, data }));
+}
+
+/** The entries replayed; every message an entry refers to must be in the log. */
 function replayTable(table: Table): Map<string, Map<number, StoredOutgoing>> {
-  const rows = [...table.entries()].sort((a, b) => a[0] - b[0]).map(([row, data]) => ({ row, data }));
-  const sessions = replay(rows).sessions;
-  for (const [clientId, entries] of sessions) if (entries.size === 0) sessions.delete(clientId);
+  const { sessions, messages } = replay(tableRows(table));
+  for (const [clientId, entries] of sessions) {
+    if (entries.size === 0) sessions.delete(clientId);
+    for (const entry of entries.values()) assert.ok(messages.has(entry.messageId), `message ${entry.messageId} of ${clientId}'s entry ${entry.seq} is in the log`);
+  }
   return sessions;
 }
+
+const message = (id: number, payload = `m${id}`): StoredMessage => ({ id, topic: 't', payload: Buffer.from(payload), qos: 1, retain: false, expiresAt: 0, receivedAt: 1_700_000_000_000 });
 
 function modelWithoutEmpty(model: Map<string, Map<number, StoredOutgoing>>): Map<string, Map<number, StoredOutgoing>> {
   return new Map([...model].filter(([, entries]) => entries.size > 0));
@@ -47,10 +57,26 @@ test('an entry round-trips with every field: seq and message ids up to 2^53, sub
     { seq: Number.MAX_SAFE_INTEGER, messageId: Number.MAX_SAFE_INTEGER - 1, qos: 0, retain: false, subscriptionIds: [], packetId: 0, state: 'queued' },
   ];
   const log = new OutgoingLog();
+  for (const entry of entries) log.addMessage(message(entry.messageId));
   for (const entry of entries) log.set('ü-client/ε', entry);
   const table: Table = new Map();
   commitInto(log, table);
   assert.deepEqual([...replayTable(table).get('ü-client/ε')!.values()], entries);
+});
+
+test('a message round-trips with every field: properties with binary correlation data, origin, expiry, retain, a 1 MiB payload', () => {
+  const messages: StoredMessage[] = [
+    { id: 9, topic: 'sensor/ü', payload: Buffer.alloc(1 << 20, 0xab), qos: 2, retain: true, properties: { correlationData: Buffer.from([0, 255, 7]), userProperties: [['k', 'v']], contentType: 'text/plain', messageExpiryInterval: 60 }, expiresAt: 1_900_000_000_000, receivedAt: 1_800_000_000_000, origin: 'publisher-1' },
+    { id: 2 ** 40, topic: '', payload: Buffer.alloc(0), qos: 1, retain: false, properties: undefined, expiresAt: 0, receivedAt: 0, origin: undefined },
+  ];
+  const log = new OutgoingLog();
+  for (const m of messages) {
+    log.addMessage(m);
+    log.set('c', { seq: m.id, messageId: m.id, qos: 1, retain: false, packetId: 0, state: 'queued' });
+  }
+  const table: Table = new Map();
+  commitInto(log, table);
+  assert.deepEqual([...replay(tableRows(table)).messages.values()], messages);
 });
 
 test('random sets, updates, deletes and session drops over many commits replay to exactly the live entries, after every commit and across restarts; the rows kept stay bounded', () => {
@@ -60,7 +86,17 @@ test('random sets, updates, deletes and session drops over many commits replay t
   const seqs = new Map<string, number>(clients.map((c) => [c, 0]));
   const table: Table = new Map();
   let log = new OutgoingLog();
-  let maxOpsKept = 0;
+  let maxBytesKept = 0;
+  /** References to each message, as Persistence counts them (messageAdd at 0 → 1, messageDelete at 1 → 0). */
+  const refs = new Map<number, number>();
+  const release = (id: number): void => {
+    const left = refs.get(id)! - 1;
+    if (left > 0) refs.set(id, left);
+    else {
+      refs.delete(id);
+      log.deleteMessage(id);
+    }
+  };
   for (let commit = 0; commit < 2000; commit++) {
     const changes = Math.floor(next() * 40);
     for (let k = 0; k < changes; k++) {
@@ -71,7 +107,12 @@ test('random sets, updates, deletes and session drops over many commits replay t
       if (roll < 0.45) {
         const seq = seqs.get(clientId)! + 1 + Math.floor(next() * 2);
         seqs.set(clientId, seq);
-        const entry: StoredOutgoing = { seq, messageId: commit * 100 + k, qos: 1, retain: next() < 0.1, subscriptionIds: next() < 0.1 ? [k + 1] : undefined, packetId: 0, state: 'queued' };
+        // a new message, or one another entry refers to already
+        const shared = next() < 0.3 && refs.size > 0 ? [...refs.keys()][Math.floor(next() * refs.size)]! : undefined;
+        const messageId = shared ?? commit * 100 + k;
+        if (shared === undefined) log.addMessage(message(messageId, 'x'.repeat(Math.floor(next() * 300))));
+        refs.set(messageId, (refs.get(messageId) ?? 0) + 1);
+        const entry: StoredOutgoing = { seq, messageId, qos: 1, retain: next() < 0.1, subscriptionIds: next() < 0.1 ? [k + 1] : undefined, packetId: 0, state: 'queued' };
         entries.set(seq, entry);
         log.set(clientId, entry);
       } else if (roll < 0.6 && entries.size > 0) {
@@ -83,37 +124,43 @@ test('random sets, updates, deletes and session drops over many commits replay t
         // mostly the oldest (acknowledgements in order), sometimes any
         const keys = [...entries.keys()];
         const seq = next() < 0.8 ? keys[0]! : keys[Math.floor(next() * keys.length)]!;
+        release(entries.get(seq)!.messageId);
         entries.delete(seq);
         log.delete(clientId, seq);
       } else if (roll >= 0.995) {
+        for (const entry of entries.values()) release(entry.messageId);
         model.delete(clientId);
         log.drop(clientId);
       }
     }
     commitInto(log, table);
     assert.deepEqual(replayTable(table), modelWithoutEmpty(model), `after commit ${commit}`);
-    const live = [...model.values()].reduce((n, entries) => n + entries.size, 0);
-    const kept = replay([...table.entries()].sort((a, b) => a[0] - b[0]).map(([row, data]) => ({ row, data }))).rows.reduce((n, [, ops]) => n + ops, 0);
-    maxOpsKept = Math.max(maxOpsKept, kept - 2 * live);
+    const liveEntries = [...model.values()].reduce((n, entries) => n + entries.size, 0);
+    const kept = [...table.values()].reduce((n, data) => n + data.length, 0);
+    maxBytesKept = Math.max(maxBytesKept, kept - 2 * (12 * liveEntries + 320 * refs.size));
     if (commit % 500 === 499) {
-      // a restart: the log goes on from the rows read back
-      const rows = [...table.entries()].sort((a, b) => a[0] - b[0]).map(([row, data]) => ({ row, data }));
-      log = new OutgoingLog(replay(rows));
+      // a restart: the log goes on from the rows read back, with the messages still referred to
+      const replayed = replay(tableRows(table));
+      log = new OutgoingLog(replayed, [...refs.keys()].map((id) => replayed.messages.get(id)!));
     }
   }
-  // bounded: the margin (4096 ops) plus what one commit and its snapshots may add
-  assert.ok(maxOpsKept < 4096 + 2000, `ops kept beyond twice the live entries: ${maxOpsKept}`);
+  // bounded: the margin (1 MiB) plus what one commit and its rewrites may add
+  assert.ok(maxBytesKept < (1 << 20) + (256 << 10), `bytes kept beyond twice the live bytes: ${maxBytesKept}`);
 });
 
 test('a commit in which every entry went (acknowledged before it) writes no row and frees every row before it', () => {
   const log = new OutgoingLog();
   const table: Table = new Map();
+  log.addMessage(message(1));
   log.set('a', { seq: 1, messageId: 1, qos: 1, retain: false, packetId: 1, state: 'publish' });
   commitInto(log, table);
   assert.equal(table.size, 1);
   log.delete('a', 1);
+  log.deleteMessage(1);
+  log.addMessage(message(2));
   log.set('a', { seq: 2, messageId: 2, qos: 1, retain: false, packetId: 2, state: 'publish' });
   log.delete('a', 2);
+  log.deleteMessage(2);
   commitInto(log, table);
   assert.equal(table.size, 0);
   assert.deepEqual(replayTable(table), new Map());
@@ -122,10 +169,12 @@ test('a commit in which every entry went (acknowledged before it) writes no row 
 test('a session dropped and started again under its id in one commit keeps only its new entries', () => {
   const log = new OutgoingLog();
   const table: Table = new Map();
+  log.addMessage(message(1));
   log.set('a', { seq: 1, messageId: 1, qos: 1, retain: false, packetId: 1, state: 'publish' });
   log.set('b', { seq: 1, messageId: 1, qos: 1, retain: false, packetId: 1, state: 'publish' });
   commitInto(log, table);
   log.drop('a');
+  log.addMessage(message(2));
   log.set('a', { seq: 5, messageId: 2, qos: 1, retain: false, packetId: 0, state: 'queued' });
   commitInto(log, table);
   const replayed = replayTable(table);
@@ -133,28 +182,34 @@ test('a session dropped and started again under its id in one commit keeps only 
   assert.deepEqual([...replayed.get('b')!.values()].map((e) => e.messageId), [1]);
 });
 
-test('a slow session does not keep the log growing: once the ops outnumber twice the live entries plus the margin, the front sessions are snapshotted and the rows before them freed', () => {
+test('a slow session and its old message do not keep the log growing: once the bytes outnumber twice the live bytes plus the margin, what is at the front is written again and the rows before it freed', () => {
   const log = new OutgoingLog();
   const table: Table = new Map();
-  // the slow session holds one old entry; the fast one churns through 20,000 entries
+  // the slow session holds one old entry and its message; the fast one churns through 40,000
+  log.addMessage(message(1, 'old'));
   log.set('slow', { seq: 1, messageId: 1, qos: 1, retain: false, packetId: 1, state: 'publish' });
-  for (let seq = 1; seq <= 20_000; seq++) {
+  for (let seq = 1; seq <= 40_000; seq++) {
+    log.addMessage(message(seq + 1, 'p'.repeat(64)));
     log.set('fast', { seq, messageId: seq + 1, qos: 1, retain: false, packetId: (seq % 65_535) + 1, state: 'publish' });
-    if (seq > 5) log.delete('fast', seq - 5);
+    if (seq > 5) {
+      log.delete('fast', seq - 5);
+      log.deleteMessage(seq - 4);
+    }
     commitInto(log, table);
   }
-  const rows = [...table.entries()].sort((a, b) => a[0] - b[0]).map(([row, data]) => ({ row, data }));
-  const ops = replay(rows).rows.reduce((n, [, count]) => n + count, 0);
-  assert.ok(ops < 4096 + 100, `ops kept: ${ops}`);
-  assert.ok(table.size < 4096, `rows kept: ${table.size}`);
+  const bytes = [...table.values()].reduce((n, data) => n + data.length, 0);
+  assert.ok(bytes < (1 << 20) + (64 << 10), `bytes kept: ${bytes}`);
+  assert.ok(table.size < 40_000 / 2, `rows kept: ${table.size}`);
+  assert.ok(!table.has(1), 'the first row is freed');
+  assert.equal(replay(tableRows(table)).messages.get(1)?.payload.toString(), 'old');
   const replayed = replayTable(table);
   assert.deepEqual([...replayed.get('slow')!.keys()], [1]);
-  assert.deepEqual([...replayed.get('fast')!.keys()], [19_996, 19_997, 19_998, 19_999, 20_000]);
+  assert.deepEqual([...replayed.get('fast')!.keys()], [39_996, 39_997, 39_998, 39_999, 40_000]);
 });
 
 test('a row that is not a log row fails the replay with its number and the byte', () => {
-  const good = snapshotRow(new Map([['a', [{ seq: 1, messageId: 1, qos: 1, retain: false, packetId: 1, state: 'publish' } satisfies StoredOutgoing]]]));
+  const good = snapshotRow(new Map([['a', [{ seq: 1, messageId: 1, qos: 1, retain: false, packetId: 1, state: 'publish' } satisfies StoredOutgoing]]]), [message(1)]);
   assert.throws(() => replay([{ row: 1, data: good }, { row: 2, data: Buffer.from([9]) }]), /outgoing log row 2: an unknown op 9 at byte 0/);
   assert.throws(() => replay([{ row: 3, data: good.subarray(0, good.length - 1) }]), /outgoing log row 3: the row ends inside an op/);
-  assert.throws(() => replay([{ row: 4, data: Buffer.from([4, 1]) }]), /outgoing log row 4: an op before any session/);
+  assert.throws(() => replay([{ row: 4, data: Buffer.from([5, 1]) }]), /outgoing log row 4: an op before any session/);
 });
