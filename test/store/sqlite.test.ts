@@ -43,6 +43,14 @@ async function rowsInFile(file: string): Promise<{ ids: number[]; outgoing: { c:
   }
 }
 
+/** A store on `culex.db` in `dir`, loaded (empty) and ready for changes. */
+async function loadedStore(dir: string): Promise<{ file: string; store: SqliteStore }> {
+  const file = join(dir, 'culex.db');
+  const store = SqliteStore.open({ file });
+  await store.load();
+  return { file, store };
+}
+
 const message = (id: number, topic: string, payload: string, extra: Partial<StoredMessage> = {}): StoredMessage => ({
   id,
   topic,
@@ -127,16 +135,14 @@ test('deltas of one turn are committed together; sync() resolves after the commi
 test('messages and outgoing entries removed within a commit or after one are not read back; once nothing is held, the log keeps no row', async () => {
   const { dir, cleanup } = tempDir();
   try {
-    const file = join(dir, 'culex.db');
-    const store = SqliteStore.open({ file });
-    await store.load();
+    const { file, store } = await loadedStore(dir);
     store.sessionSave({ clientId: 'c', protocolVersion: 4, expiryInterval: 60, disconnectedAt: 0 });
-    // acknowledged before the commit: cancels out
+    // acknowledged before the commit: not read back
     store.messageAdd(message(1, 't', 'fast'));
     store.outgoingAdd('c', { seq: 1, messageId: 1, qos: 1, retain: false, packetId: 1, state: 'publish' });
     store.outgoingDelete('c', 1);
     store.messageDelete(1);
-    // still held at the commit: written
+    // still held at the commit: read back
     store.messageAdd(message(2, 't', 'slow'));
     store.outgoingAdd('c', { seq: 2, messageId: 2, qos: 1, retain: false, packetId: 2, state: 'publish' });
     await store.sync();
@@ -168,9 +174,7 @@ test('messages and outgoing entries removed within a commit or after one are not
 test('deletes of many rows in one commit (runs of consecutive keys, lone keys, gaps, two clients) remove exactly those rows', async () => {
   const { dir, cleanup } = tempDir();
   try {
-    const file = join(dir, 'culex.db');
-    const store = SqliteStore.open({ file });
-    await store.load();
+    const { file, store } = await loadedStore(dir);
     for (const clientId of ['c1', 'c2']) store.sessionSave({ clientId, protocolVersion: 4, expiryInterval: 60, disconnectedAt: 0 });
     for (let i = 1; i <= 12; i++) {
       store.messageAdd(message(i, 't', `m${i}`));
@@ -351,9 +355,7 @@ test('many commits of entries set and acknowledged keep the outgoing log short i
 test('a corrupt outgoing log row fails the load with the file and the row', async () => {
   const { dir, cleanup } = tempDir();
   try {
-    const file = join(dir, 'culex.db');
-    const store = SqliteStore.open({ file });
-    await store.load();
+    const { file, store } = await loadedStore(dir);
     store.sessionSave({ clientId: 'c', protocolVersion: 4, expiryInterval: 60, disconnectedAt: 0 });
     store.messageAdd(message(1, 't', 'x'));
     store.outgoingAdd('c', { seq: 1, messageId: 1, qos: 1, retain: false, packetId: 1, state: 'publish' });
