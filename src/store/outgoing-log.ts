@@ -140,6 +140,7 @@ export class OutgoingLog {
 
   /** A message the first entry refers to (the store port's messageAdd). */
   addMessage(message: StoredMessage): void {
+    this.deleteMessage(message.id); // added again without a delete between: the new copy counts
     const record = new MessageLog(message, this.nextRow, 0);
     this.messages.set(message.id, record);
     this.pinned.add(record);

@@ -8,7 +8,7 @@
 //  - retained messages, one per topic (a copy of their own);
 //  - persistent sessions (Session Expiry Interval > 0): a header, subscriptions, outgoing QoS 1/2
 //    messages (queued and in flight) and the QoS 2 packet ids received and not yet released;
-//  - messages referenced by outgoing entries: one row per message, shared by every session that
+//  - messages referenced by outgoing entries: one copy per message, shared by every session that
 //    holds it. The broker counts the references and calls messageAdd/messageDelete on 0→1 and 1→0.
 
 import type { ProtocolVersion, QoS, Properties, SubscriptionRequest } from '../protocol/packets.js';

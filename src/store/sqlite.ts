@@ -10,6 +10,8 @@
 //
 // Deltas are queued in memory and committed together in one transaction at the end of the
 // event-loop turn (setImmediate) or after `commitDelayMs`; sync() resolves after that commit.
+// The sessions' outgoing entries and the messages they refer to go into the commit as one row of
+// the outgoing log (outgoing-log.ts), whatever their number; the rest as a row per change.
 // load() reads the file on the broker's thread; then the file passes to a writer thread
 // (sqlite-writer.ts) that runs the commits, one at a time, so that the fsync of a commit never
 // stalls the broker; the changes recorded meanwhile make up the next commit.
@@ -171,7 +173,6 @@ export class SqliteStore implements Store {
     this.push(['subscriptionDelete', clientId, filter]);
   }
   messageAdd(m: StoredMessage): void {
-    if (this.closed) return;
     this.outgoing.addMessage(m);
     this.schedule();
   }
@@ -228,7 +229,6 @@ export class SqliteStore implements Store {
   get sizeBytes(): number {
     return this.bytes;
   }
-
 
   private push(write: Write): void {
     if (this.closed) return;
