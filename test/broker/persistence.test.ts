@@ -281,3 +281,49 @@ test('a message queued for several persistent sessions is stored once, and remov
     assert.equal(count('SELECT count(*) AS n FROM outgoing_log'), 0, 'with no entry left, the log keeps no row (nor the message)');
   });
 });
+
+test('[MQTT-4.1.0-1] a session offline for long keeps its queued message across a restart while another session\'s traffic moves the outgoing log on past it', async () => {
+  await withDir(async (dir) => {
+    let broker = await open(dir);
+    const sleeper = await connectPeer(broker.url, { clientId: 'sleeper', clean: false });
+    await sleeper.client.subscribeAsync('old/topic', { qos: 1 });
+    await sleeper.client.endAsync();
+    const busy = await connectPeer(broker.url, { clientId: 'busy', clean: false });
+    await busy.client.subscribeAsync('busy/topic', { qos: 1 });
+    const pub = await connectPeer(broker.url, { clientId: 'log-pub' });
+    await pub.client.publishAsync('old/topic', 'kept while the log moved on', { qos: 1 });
+    // 2,000 × 2 KiB through the busy session: 4 MB of log rows, past the 1 MiB margin, so the
+    // sleeper's session and message at the front are written again and the first rows freed
+    const payload = Buffer.alloc(2048, 0x5a);
+    for (let batch = 0; batch < 20; batch++) {
+      await Promise.all(Array.from({ length: 100 }, () => pub.client.publishAsync('busy/topic', payload, { qos: 1 })));
+    }
+    let received = 0;
+    while (received < 2000) {
+      await busy.inbox.next(5000);
+      received++;
+    }
+    await sleep(100); // the last PUBACKs
+    await pub.client.endAsync();
+    await busy.client.endAsync();
+    await broker.culex.close();
+
+    const Database = createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');
+    const db = new Database(join(dir, 'culex.db'), { readonly: true });
+    try {
+      const { first, bytes } = db.prepare('SELECT min(row) AS first, sum(length(data)) AS bytes FROM outgoing_log').get() as { first: number; bytes: number };
+      assert.ok(first > 1, `the first rows were freed (the log starts at row ${first})`);
+      assert.ok(bytes < 2 * 1024 * 1024, `the log holds ${bytes} bytes, not the 4 MB that went through it`);
+    } finally {
+      db.close();
+    }
+
+    broker = await open(dir);
+    const back = await connectPeer(broker.url, { clientId: 'sleeper', clean: false });
+    const message = await back.inbox.next(5000);
+    assert.equal(message.topic, 'old/topic');
+    assert.equal(message.packet.payload.toString(), 'kept while the log moved on');
+    await back.client.endAsync();
+    await broker.culex.close();
+  });
+});
