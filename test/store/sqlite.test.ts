@@ -373,3 +373,19 @@ test('a corrupt outgoing log row fails the load with the file and the row', asyn
     cleanup();
   }
 });
+
+test('a persistence file of a newer format (from a later Culex) is refused with its version and the one this Culex reads', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const { file, store } = await loadedStore(dir);
+    await store.close();
+    const { createRequire } = await import('node:module');
+    const Database = createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');
+    const db = new Database(file);
+    db.prepare("UPDATE meta SET value = '99' WHERE key = 'version'").run();
+    db.close();
+    assert.throws(() => SqliteStore.open({ file }), (error: Error) => error instanceof StoreOpenError && error.message === `${file}: Culex persistence format version 99, this Culex reads version 2`);
+  } finally {
+    cleanup();
+  }
+});
