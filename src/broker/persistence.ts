@@ -26,7 +26,22 @@ export interface RestoreTarget {
 }
 
 export class Persistence implements SessionJournal {
-  constructor(private readonly store: Store) {}
+  /** The broker's sessions (set by restore), read when the store writes a session again. */
+  private sessions: ReadonlyMap<string, Session> | undefined;
+  /** The messages recorded entries refer to, by id, read when the store writes one again (only for such a store). */
+  private readonly storedMessages: Map<number, Message> | undefined;
+
+  constructor(private readonly store: Store) {
+    if (store.useOutgoingSource === undefined) return;
+    const storedMessages = (this.storedMessages = new Map());
+    store.useOutgoingSource({
+      entries: (clientId) => this.recordedEntries(clientId),
+      message: (id) => {
+        const message = storedMessages.get(id);
+        return message === undefined ? undefined : storedMessage(message);
+      },
+    });
+  }
 
   /**
    * Something else an acknowledgement waits for besides the store (the cluster's hand-off of
@@ -67,13 +82,14 @@ export class Persistence implements SessionJournal {
 
   /** Puts back a session read with loadStored, unless this broker has one by that client id already. */
   install(target: RestoreTarget, loaded: LoadedSession): Session | undefined {
+    this.sessions ??= target.sessions;
     if (target.sessions.has(loaded.session.clientId)) return undefined;
     const messages = new Map<number, Message>();
     for (const stored of loaded.messages) messages.set(stored.id, toMessage(stored));
     const session = this.restoreSession(target, loaded.session, messages, Date.now());
     if (session === undefined) return undefined;
     // the store copies a message into each entry that refers to it: it is told about each one held
-    for (const message of messages.values()) if (message.storeRefs > 0) this.store.messageAdd(storedMessage(message));
+    for (const message of messages.values()) if (message.storeRefs > 0) this.messageRecorded(message);
     return session;
   }
 
@@ -88,7 +104,7 @@ export class Persistence implements SessionJournal {
     for (const entry of session.outgoing()) {
       if (!entry.stored) continue;
       entry.stored = false;
-      if (--entry.message.storeRefs === 0) this.store.messageDelete(entry.message.id);
+      this.release(entry.message);
     }
   }
 
@@ -162,7 +178,7 @@ export class Persistence implements SessionJournal {
 
   outgoingAdded(session: Session, entry: Outgoing): void {
     const message = entry.message;
-    if (message.storeRefs++ === 0) this.store.messageAdd(storedMessage(message));
+    if (message.storeRefs++ === 0) this.messageRecorded(message);
     entry.stored = true;
     this.store.outgoingAdd(session.clientId, storedOutgoing(entry));
   }
@@ -189,6 +205,7 @@ export class Persistence implements SessionJournal {
    * [MQTT-3.3.2-5].
    */
   async restore(target: RestoreTarget): Promise<void> {
+    this.sessions = target.sessions;
     const state = await this.store.load();
     const now = Date.now();
     // stored messages keep their ids (the outgoing rows refer to them); creating them first moves
@@ -202,6 +219,7 @@ export class Persistence implements SessionJournal {
     for (const stored of state.sessions) this.restoreSession(target, stored, messages, now);
     for (const message of messages.values()) {
       if (message.storeRefs === 0) this.store.messageDelete(message.id); // nobody holds it any more
+      else this.storedMessages?.set(message.id, message);
     }
   }
 
@@ -262,8 +280,25 @@ export class Persistence implements SessionJournal {
     session.journal = undefined;
   }
 
+  /** A message the first recorded entry refers to. */
+  private messageRecorded(message: Message): void {
+    this.storedMessages?.set(message.id, message);
+    this.store.messageAdd(storedMessage(message));
+  }
+
   private release(message: Message): void {
-    if (--message.storeRefs === 0) this.store.messageDelete(message.id);
+    if (--message.storeRefs !== 0) return;
+    this.storedMessages?.delete(message.id);
+    this.store.messageDelete(message.id);
+  }
+
+  /** A recorded session's entries as they stand, for the store (OutgoingSource). */
+  private recordedEntries(clientId: string): StoredOutgoing[] {
+    const session = this.sessions?.get(clientId);
+    if (session === undefined || session.journal !== this) return [];
+    const entries: StoredOutgoing[] = [];
+    for (const entry of session.outgoing()) if (entry.stored) entries.push(storedOutgoing(entry));
+    return entries;
   }
 }
 

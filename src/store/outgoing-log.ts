@@ -27,7 +27,7 @@
 // ids never wrap); strings and the payload are a length and their bytes.
 
 import type { Properties, QoS } from '../protocol/packets.js';
-import type { StoredMessage, StoredOutgoing } from './port.js';
+import type { OutgoingSource, StoredMessage, StoredOutgoing } from './port.js';
 
 const MESSAGE = 1;
 const DEFINE = 2;
@@ -47,15 +47,12 @@ const REWRITE_MARGIN = 1 << 20;
 const REWRITE_BUDGET = 64 << 10;
 /** What an entry is counted as in the live bytes (its size in a row is 6–12 bytes). */
 const ENTRY_BYTES = 12;
+/** A message's row and size share one number: row × SIZE_SPAN + size (sizes above are capped: an estimate). */
+const SIZE_SPAN = 1 << 22;
 
-/** Something live that pins the rows from `since` on. */
-interface Pinned {
-  since: number | undefined;
-}
-
-/** One session's entries. */
-class SessionLog implements Pinned {
-  readonly live = new Map<number, StoredOutgoing>();
+/** One session's entries: how many, and from which row they are in the log. */
+class SessionLog {
+  count = 0;
   /** The first row its live entries need; undefined while it has none. */
   since: number | undefined = undefined;
   /** The row its index below was defined in, and the index. */
@@ -69,16 +66,6 @@ class SessionLog implements Pinned {
   constructor(readonly clientId: string) {}
 }
 
-/** A message some entry refers to. */
-class MessageLog implements Pinned {
-  constructor(
-    readonly message: StoredMessage,
-    public since: number | undefined,
-    /** Its size in a row. */
-    public bytes: number,
-  ) {}
-}
-
 /** A row to insert, and the rows before `trimBelow` to delete. */
 export interface LogCommit {
   /** The row's number and content; undefined when nothing needs to be written. */
@@ -90,21 +77,29 @@ export interface LogCommit {
 
 export class OutgoingLog {
   private readonly sessions = new Map<string, SessionLog>();
-  private readonly messages = new Map<number, MessageLog>();
-  /** What is live, in the order of `since` (a Set iterates in insertion order). */
-  private readonly pinned = new Set<SessionLog | MessageLog>();
+  /** The sessions with entries, in the order of `since` (a Set iterates in insertion order). */
+  private readonly pinned = new Set<SessionLog>();
+  /** Each live message: the row holding it and its size, as row × SIZE_SPAN + size. */
+  private readonly messages = new Map<number, number>();
+  /** Live messages per row number. */
+  private readonly liveInRow = new Map<number, number>();
   private nextRow: number;
   private trimmedBelow: number;
-  /** Each row in the file from the front, with its size; `rowHead` is the front. */
+  /** Each row in the file from the front: its number, size and the messages written in it. */
   private rowNumbers: number[] = [];
   private rowBytes: number[] = [];
+  private rowMessages: (number[] | undefined)[] = [];
   private rowHead = 0;
+  /** The first row, from rowHead, that may still hold a live message. */
+  private messageFront = 0;
+  private messagesThisRow: number[] = [];
   private bytesInLog = 0;
   private liveBytes = 0;
   private readonly out = new ByteWriter();
   private indexesThisRow = 0;
   private selected: SessionLog | undefined;
   private touched: SessionLog[] = [];
+  private source: OutgoingSource | undefined;
 
   /** A log continuing the rows read back (replay) and the messages still referred to, or a new one. */
   constructor(replayed?: Replayed, liveMessages?: Iterable<StoredMessage>) {
@@ -114,23 +109,38 @@ export class OutgoingLog {
     for (const [row, bytes] of replayed.rows) {
       this.rowNumbers.push(row);
       this.rowBytes.push(bytes);
+      this.rowMessages.push(undefined);
       this.bytesInLog += bytes;
     }
     // where what was live starts is not known: from the front
     for (const [clientId, entries] of replayed.sessions) {
       const log = this.session(clientId);
-      for (const [seq, entry] of entries) log.live.set(seq, entry);
+      log.count = entries.size;
       this.liveBytes += entries.size * ENTRY_BYTES;
       if (entries.size === 0) continue;
       log.since = replayed.firstRow;
       this.pinned.add(log);
     }
+    const first: number[] = [];
     for (const message of liveMessages ?? []) {
-      const record = new MessageLog(message, replayed.firstRow, messageBytes(message));
-      this.messages.set(message.id, record);
-      this.pinned.add(record);
-      this.liveBytes += record.bytes;
+      const bytes = Math.min(messageBytes(message), SIZE_SPAN - 1);
+      this.messages.set(message.id, replayed.firstRow * SIZE_SPAN + bytes);
+      this.liveBytes += bytes;
+      first.push(message.id);
     }
+    if (first.length > 0 && this.rowNumbers.length > 0) {
+      this.rowMessages[0] = first;
+      this.liveInRow.set(replayed.firstRow, first.length);
+    }
+  }
+
+  /**
+   * Where entries and messages are read when they are written again: the broker's sessions, which
+   * hold them anyway. Without one (a store used on its own), nothing is written again, and rows are
+   * freed only once nothing live is in them.
+   */
+  useSource(source: OutgoingSource): void {
+    this.source = source;
   }
 
   /** True when a commit has something to write. */
@@ -141,28 +151,34 @@ export class OutgoingLog {
   /** A message the first entry refers to (the store port's messageAdd). */
   addMessage(message: StoredMessage): void {
     this.deleteMessage(message.id); // added again without a delete between: the new copy counts
-    const record = new MessageLog(message, this.nextRow, 0);
-    this.messages.set(message.id, record);
-    this.pinned.add(record);
     const start = this.out.length;
     this.writeMessage(message);
-    record.bytes = this.out.length - start;
-    this.liveBytes += record.bytes;
+    const bytes = Math.min(this.out.length - start, SIZE_SPAN - 1);
+    this.messages.set(message.id, this.nextRow * SIZE_SPAN + bytes);
+    this.liveInRow.set(this.nextRow, (this.liveInRow.get(this.nextRow) ?? 0) + 1);
+    this.messagesThisRow.push(message.id);
+    this.liveBytes += bytes;
   }
 
   /** No entry refers to the message any more: nothing is written, the rows holding it are free. */
   deleteMessage(id: number): void {
-    const record = this.messages.get(id);
-    if (record === undefined) return;
+    const at = this.messages.get(id);
+    if (at === undefined) return;
     this.messages.delete(id);
-    this.pinned.delete(record);
-    this.liveBytes -= record.bytes;
+    const row = Math.floor(at / SIZE_SPAN);
+    const left = (this.liveInRow.get(row) ?? 1) - 1;
+    if (left > 0) this.liveInRow.set(row, left);
+    else this.liveInRow.delete(row);
+    this.liveBytes -= at % SIZE_SPAN;
   }
 
-  set(clientId: string, entry: StoredOutgoing): void {
+  /** An entry added (`added`) or changed. */
+  set(clientId: string, entry: StoredOutgoing, added: boolean): void {
     const log = this.session(clientId);
-    if (!log.live.has(entry.seq)) this.liveBytes += ENTRY_BYTES;
-    log.live.set(entry.seq, entry);
+    if (added) {
+      log.count++;
+      this.liveBytes += ENTRY_BYTES;
+    }
     if (log.since === undefined) {
       log.since = this.nextRow;
       this.pinned.add(log);
@@ -173,7 +189,8 @@ export class OutgoingLog {
 
   delete(clientId: string, seq: number): void {
     const log = this.sessions.get(clientId);
-    if (log === undefined || !log.live.delete(seq)) return;
+    if (log === undefined || log.count === 0) return;
+    log.count--;
     this.liveBytes -= ENTRY_BYTES;
     // acknowledgements mostly come in order: a run of them is one op
     if (log.runFirst <= log.runLast && seq === log.runLast + 1) {
@@ -194,8 +211,8 @@ export class OutgoingLog {
     if (log === undefined) return;
     this.sessions.delete(clientId);
     this.pinned.delete(log);
-    this.liveBytes -= log.live.size * ENTRY_BYTES;
-    log.live.clear();
+    this.liveBytes -= log.count * ENTRY_BYTES;
+    log.count = 0;
     log.since = undefined;
     log.runFirst = 1;
     log.runLast = 0;
@@ -211,7 +228,7 @@ export class OutgoingLog {
     for (const log of this.touched) {
       this.writeRun(log);
       log.touched = false;
-      if (log.live.size === 0 && log.since !== undefined) {
+      if (log.count === 0 && log.since !== undefined && !this.holdsEntries(log)) {
         log.since = undefined;
         this.pinned.delete(log);
       }
@@ -221,57 +238,117 @@ export class OutgoingLog {
     let row: number | undefined;
     let data: Buffer | undefined;
     // a row nothing live needs (all its entries gone by the commit) is not written at all
-    if (this.out.length > 0 && this.pinned.size > 0) {
+    if (this.out.length > 0 && (this.pinned.size > 0 || this.messages.size > 0)) {
       row = this.nextRow;
       data = this.out.take();
       this.rowNumbers.push(row);
       this.rowBytes.push(data.length);
+      this.rowMessages.push(this.messagesThisRow.length > 0 ? this.messagesThisRow : undefined);
       this.bytesInLog += data.length;
     }
+    if (this.messagesThisRow.length > 0) this.messagesThisRow = [];
     this.nextRow++;
     this.out.reset();
     this.indexesThisRow = 0;
     this.selected = undefined;
-    const trimBelow = this.frontAfter(this.nextRow);
+    const trimBelow = this.front(this.nextRow);
     if (trimBelow <= this.trimmedBelow) return { row, data, trimBelow: undefined };
     this.trimmedBelow = trimBelow;
     while (this.rowHead < this.rowNumbers.length && this.rowNumbers[this.rowHead]! < trimBelow) {
       this.bytesInLog -= this.rowBytes[this.rowHead]!;
+      this.rowMessages[this.rowHead] = undefined;
       this.rowHead++;
     }
+    if (this.messageFront < this.rowHead) this.messageFront = this.rowHead;
     if (this.rowHead > 1024 && this.rowHead * 2 > this.rowNumbers.length) {
       this.rowNumbers = this.rowNumbers.slice(this.rowHead);
       this.rowBytes = this.rowBytes.slice(this.rowHead);
+      this.rowMessages = this.rowMessages.slice(this.rowHead);
+      this.messageFront -= this.rowHead;
       this.rowHead = 0;
     }
     return { row, data, trimBelow };
   }
 
-  /** The first row still needed: the front's `since`, or `end` when nothing is live. */
-  private frontAfter(end: number): number {
-    for (const pinned of this.pinned) return Math.min(pinned.since!, end);
-    return end;
+  /**
+   * A session whose count says it holds nothing is checked against the broker's session before
+   * its rows are let go: a count gone wrong must not lose entries.
+   */
+  private holdsEntries(log: SessionLog): boolean {
+    if (this.source === undefined) return false;
+    let count = 0;
+    for (const entry of this.source.entries(log.clientId)) if (entry !== undefined) count++;
+    this.liveBytes += count * ENTRY_BYTES;
+    log.count = count;
+    return count > 0;
+  }
+
+  /** The index, from rowHead, of the first row holding a live message; rowNumbers.length when none. */
+  private firstMessageRow(): number {
+    while (this.messageFront < this.rowNumbers.length && !this.liveInRow.has(this.rowNumbers[this.messageFront]!)) this.messageFront++;
+    return this.messageFront;
+  }
+
+  /** The first row still needed: the oldest live session's `since` or live message's row, or `end`. */
+  private front(end: number): number {
+    let first = end;
+    for (const log of this.pinned) {
+      first = Math.min(first, log.since!);
+      break;
+    }
+    const index = this.firstMessageRow();
+    if (index < this.rowNumbers.length) first = Math.min(first, this.rowNumbers[index]!);
+    return first;
   }
 
   /** Writes again what is at the front while the log holds too many bytes for what is live. */
   private rewriteFront(): void {
+    const source = this.source;
+    if (source === undefined) return;
     const limit = this.out.length + REWRITE_BUDGET + 2 * this.out.length;
     let first = true;
     while (this.bytesInLog + this.out.length > 2 * this.liveBytes + REWRITE_MARGIN && (first || this.out.length < limit)) {
-      const front = this.pinned.values().next();
-      if (front.done === true || front.value.since! >= this.nextRow) return;
-      const pinned = front.value;
-      if (pinned instanceof MessageLog) this.writeMessage(pinned.message);
-      else {
-        this.select(pinned);
-        this.op(RESET);
-        for (const seq of [...pinned.live.keys()].sort((a, b) => a - b)) this.entry(pinned.live.get(seq)!);
-      }
-      pinned.since = this.nextRow;
-      this.pinned.delete(pinned);
-      this.pinned.add(pinned);
+      const session = this.pinned.values().next();
+      const sessionSince = session.done === true ? Infinity : session.value.since!;
+      const index = this.firstMessageRow();
+      const messageRow = index < this.rowNumbers.length ? this.rowNumbers[index]! : Infinity;
+      if (Math.min(sessionSince, messageRow) >= this.nextRow) return;
+      if (sessionSince <= messageRow) this.snapshot(session.value as SessionLog, source);
+      else this.rewriteMessages(index, source);
       first = false;
     }
+  }
+
+  /** A session's entries as they stand, from the broker, written as a snapshot into the new row. */
+  private snapshot(log: SessionLog, source: OutgoingSource): void {
+    const entries = [...source.entries(log.clientId)].sort((a, b) => a.seq - b.seq);
+    this.select(log);
+    this.op(RESET);
+    for (const entry of entries) this.entry(entry);
+    this.liveBytes += (entries.length - log.count) * ENTRY_BYTES;
+    log.count = entries.length;
+    log.runFirst = 1;
+    log.runLast = 0;
+    this.pinned.delete(log);
+    if (entries.length === 0) log.since = undefined;
+    else {
+      log.since = this.nextRow;
+      this.pinned.add(log);
+    }
+  }
+
+  /** The live messages of the row at `index`, from the broker, written again into the new row. */
+  private rewriteMessages(index: number, source: OutgoingSource): void {
+    const row = this.rowNumbers[index]!;
+    for (const id of this.rowMessages[index] ?? []) {
+      const at = this.messages.get(id);
+      if (at === undefined || Math.floor(at / SIZE_SPAN) !== row) continue;
+      const message = source.message(id);
+      this.deleteMessage(id);
+      if (message !== undefined) this.addMessage(message); // the broker no longer holds it: let it go
+    }
+    this.rowMessages[index] = undefined;
+    this.liveInRow.delete(row);
   }
 
   private session(clientId: string): SessionLog {

@@ -80,6 +80,17 @@ export interface LoadedSession {
   readonly messages: readonly StoredMessage[];
 }
 
+/**
+ * What the broker holds of its recorded sessions, for a store that writes them again rather than
+ * keep its own copy (the SQLite store's outgoing log): the same records as the deltas carried.
+ */
+export interface OutgoingSource {
+  /** The session's outgoing entries recorded in the store, as they stand. */
+  entries(clientId: string): Iterable<StoredOutgoing>;
+  /** A message some recorded entry refers to. */
+  message(id: number): StoredMessage | undefined;
+}
+
 export interface Store {
   /** True when changes survive a restart; the broker records no deltas otherwise. */
   readonly durable: boolean;
@@ -89,6 +100,8 @@ export interface Store {
    * session to another node stops recording it with sessionRelease instead of deleting it.
    */
   readonly shared?: boolean;
+  /** Gives the store the broker's recorded sessions to read back from (before load). */
+  useOutgoingSource?(source: OutgoingSource): void;
   /** Everything recorded before; called once, before any delta. */
   load(): Promise<StoredState>;
   /** Reads one session (shared stores); undefined when the store has none for this client id. */

@@ -24,7 +24,7 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Properties } from '../protocol/packets.js';
-import type { Store, StoredMessage, StoredOutgoing, StoredSessionHeader, StoredState, StoredSubscription } from './port.js';
+import type { OutgoingSource, Store, StoredMessage, StoredOutgoing, StoredSessionHeader, StoredState, StoredSubscription } from './port.js';
 import { readState } from './sqlite-read.js';
 import { schema, storeFormat, storeVersion } from './sqlite-schema.js';
 import { migrate } from './sqlite-migrate.js';
@@ -57,6 +57,7 @@ export class SqliteStore implements Store {
   private writes: WriteBatch = [];
   /** The sessions' outgoing entries and their messages, written as a log of one row per commit (outgoing-log.ts). */
   private outgoing = new OutgoingLog();
+  private source: OutgoingSource | undefined;
   private timer: NodeJS.Immediate | NodeJS.Timeout | undefined;
   /** Settles with the commit of the changes recorded since the last one was sent. */
   private waiter: Deferred | undefined;
@@ -119,6 +120,7 @@ export class SqliteStore implements Store {
     }
     const { state, log } = read;
     this.outgoing = new OutgoingLog(log, state.messages);
+    if (this.source !== undefined) this.outgoing.useSource(this.source);
     const recorded = new Set(state.sessions.map((session) => session.clientId));
     for (const clientId of log.sessions.keys()) if (!recorded.has(clientId)) this.outgoing.drop(clientId); // a leftover
     await this.startWriter();
@@ -151,6 +153,11 @@ export class SqliteStore implements Store {
     });
   }
 
+  useOutgoingSource(source: OutgoingSource): void {
+    this.source = source;
+    this.outgoing.useSource(source);
+  }
+
   retainedSet(m: StoredMessage): void {
     this.push(['retainedSet', m.topic, m.payload, m.qos, propertiesText(m.properties), m.expiresAt, m.receivedAt, m.origin ?? null]);
   }
@@ -180,11 +187,11 @@ export class SqliteStore implements Store {
     this.outgoing.deleteMessage(messageId); // writes nothing: the rows holding it are freed in time
   }
   outgoingAdd(clientId: string, e: StoredOutgoing): void {
-    this.outgoing.set(clientId, e);
+    this.outgoing.set(clientId, e, true);
     this.schedule();
   }
   outgoingUpdate(clientId: string, e: StoredOutgoing): void {
-    this.outgoing.set(clientId, e);
+    this.outgoing.set(clientId, e, false);
     this.schedule();
   }
   outgoingDelete(clientId: string, seq: number): void {

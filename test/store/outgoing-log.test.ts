@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { OutgoingLog, replay, snapshotRow } from '../../src/store/outgoing-log.js';
-import type { StoredMessage, StoredOutgoing } from '../../src/store/port.js';
+import type { OutgoingSource, StoredMessage, StoredOutgoing } from '../../src/store/port.js';
 
 /** The table: row number → bytes (copied, as SQLite would). */
 type Table = Map<number, Buffer>;
@@ -58,7 +58,7 @@ test('an entry round-trips with every field: seq and message ids up to 2^53, sub
   ];
   const log = new OutgoingLog();
   for (const entry of entries) log.addMessage(message(entry.messageId));
-  for (const entry of entries) log.set('ü-client/ε', entry);
+  for (const entry of entries) log.set('ü-client/ε', entry, true);
   const table: Table = new Map();
   commitInto(log, table);
   assert.deepEqual([...replayTable(table).get('ü-client/ε')!.values()], entries);
@@ -72,7 +72,7 @@ test('a message round-trips with every field: properties with binary correlation
   const log = new OutgoingLog();
   for (const m of messages) {
     log.addMessage(m);
-    log.set('c', { seq: m.id, messageId: m.id, qos: 1, retain: false, packetId: 0, state: 'queued' });
+    log.set('c', { seq: m.id, messageId: m.id, qos: 1, retain: false, packetId: 0, state: 'queued' }, true);
   }
   const table: Table = new Map();
   commitInto(log, table);
@@ -85,7 +85,12 @@ test('random sets, updates, deletes and session drops over many commits replay t
   const model = new Map<string, Map<number, StoredOutgoing>>();
   const seqs = new Map<string, number>(clients.map((c) => [c, 0]));
   const table: Table = new Map();
+  /** Every message made, by id: what the broker would hold. */
+  const bodies = new Map<number, StoredMessage>();
+  // the broker's side, as Persistence gives it: the entries as they stand, the messages referred to
+  const source: OutgoingSource = { entries: (clientId) => model.get(clientId)?.values() ?? [], message: (id) => (refs.has(id) ? bodies.get(id) : undefined) };
   let log = new OutgoingLog();
+  log.useSource(source);
   let maxBytesKept = 0;
   /** References to each message, as Persistence counts them (messageAdd at 0 → 1, messageDelete at 1 → 0). */
   const refs = new Map<number, number>();
@@ -110,16 +115,19 @@ test('random sets, updates, deletes and session drops over many commits replay t
         // a new message, or one another entry refers to already
         const shared = next() < 0.3 && refs.size > 0 ? [...refs.keys()][Math.floor(next() * refs.size)]! : undefined;
         const messageId = shared ?? commit * 100 + k;
-        if (shared === undefined) log.addMessage(message(messageId, 'x'.repeat(Math.floor(next() * 300))));
+        if (shared === undefined) {
+          bodies.set(messageId, message(messageId, 'x'.repeat(Math.floor(next() * 300))));
+          log.addMessage(bodies.get(messageId)!);
+        }
         refs.set(messageId, (refs.get(messageId) ?? 0) + 1);
         const entry: StoredOutgoing = { seq, messageId, qos: 1, retain: next() < 0.1, subscriptionIds: next() < 0.1 ? [k + 1] : undefined, packetId: 0, state: 'queued' };
         entries.set(seq, entry);
-        log.set(clientId, entry);
+        log.set(clientId, entry, true);
       } else if (roll < 0.6 && entries.size > 0) {
         const [seq, entry] = [...entries][Math.floor(next() * entries.size)]!;
         const updated: StoredOutgoing = { ...entry, packetId: (seq % 65_535) + 1, state: entry.state === 'queued' ? 'publish' : 'pubrel' };
         entries.set(seq, updated);
-        log.set(clientId, updated);
+        log.set(clientId, updated, false);
       } else if (roll < 0.995 && entries.size > 0) {
         // mostly the oldest (acknowledgements in order), sometimes any
         const keys = [...entries.keys()];
@@ -142,6 +150,7 @@ test('random sets, updates, deletes and session drops over many commits replay t
       // a restart: the log goes on from the rows read back, with the messages still referred to
       const replayed = replay(tableRows(table));
       log = new OutgoingLog(replayed, [...refs.keys()].map((id) => replayed.messages.get(id)!));
+      log.useSource(source);
     }
   }
   // bounded: the margin (1 MiB) plus what one commit and its rewrites may add
@@ -152,13 +161,13 @@ test('a commit in which every entry went (acknowledged before it) writes no row 
   const log = new OutgoingLog();
   const table: Table = new Map();
   log.addMessage(message(1));
-  log.set('a', { seq: 1, messageId: 1, qos: 1, retain: false, packetId: 1, state: 'publish' });
+  log.set('a', { seq: 1, messageId: 1, qos: 1, retain: false, packetId: 1, state: 'publish' }, true);
   commitInto(log, table);
   assert.equal(table.size, 1);
   log.delete('a', 1);
   log.deleteMessage(1);
   log.addMessage(message(2));
-  log.set('a', { seq: 2, messageId: 2, qos: 1, retain: false, packetId: 2, state: 'publish' });
+  log.set('a', { seq: 2, messageId: 2, qos: 1, retain: false, packetId: 2, state: 'publish' }, true);
   log.delete('a', 2);
   log.deleteMessage(2);
   commitInto(log, table);
@@ -170,12 +179,12 @@ test('a session dropped and started again under its id in one commit keeps only 
   const log = new OutgoingLog();
   const table: Table = new Map();
   log.addMessage(message(1));
-  log.set('a', { seq: 1, messageId: 1, qos: 1, retain: false, packetId: 1, state: 'publish' });
-  log.set('b', { seq: 1, messageId: 1, qos: 1, retain: false, packetId: 1, state: 'publish' });
+  log.set('a', { seq: 1, messageId: 1, qos: 1, retain: false, packetId: 1, state: 'publish' }, true);
+  log.set('b', { seq: 1, messageId: 1, qos: 1, retain: false, packetId: 1, state: 'publish' }, true);
   commitInto(log, table);
   log.drop('a');
   log.addMessage(message(2));
-  log.set('a', { seq: 5, messageId: 2, qos: 1, retain: false, packetId: 0, state: 'queued' });
+  log.set('a', { seq: 5, messageId: 2, qos: 1, retain: false, packetId: 0, state: 'queued' }, true);
   commitInto(log, table);
   const replayed = replayTable(table);
   assert.deepEqual([...replayed.get('a')!.values()].map((e) => e.messageId), [2]);
@@ -185,14 +194,23 @@ test('a session dropped and started again under its id in one commit keeps only 
 test('a slow session and its old message do not keep the log growing: once the bytes outnumber twice the live bytes plus the margin, what is at the front is written again and the rows before it freed', () => {
   const log = new OutgoingLog();
   const table: Table = new Map();
+  const live = { slow: new Map<number, StoredOutgoing>(), fast: new Map<number, StoredOutgoing>() };
+  const bodies = new Map<number, StoredMessage>([[1, message(1, 'old')]]);
+  log.useSource({ entries: (clientId) => live[clientId as 'slow' | 'fast'].values(), message: (id) => bodies.get(id) });
   // the slow session holds one old entry and its message; the fast one churns through 40,000
+  live.slow.set(1, { seq: 1, messageId: 1, qos: 1, retain: false, packetId: 1, state: 'publish' });
   log.addMessage(message(1, 'old'));
-  log.set('slow', { seq: 1, messageId: 1, qos: 1, retain: false, packetId: 1, state: 'publish' });
+  log.set('slow', { seq: 1, messageId: 1, qos: 1, retain: false, packetId: 1, state: 'publish' }, true);
   for (let seq = 1; seq <= 40_000; seq++) {
-    log.addMessage(message(seq + 1, 'p'.repeat(64)));
-    log.set('fast', { seq, messageId: seq + 1, qos: 1, retain: false, packetId: (seq % 65_535) + 1, state: 'publish' });
+    bodies.set(seq + 1, message(seq + 1, 'p'.repeat(64)));
+    log.addMessage(bodies.get(seq + 1)!);
+    const entry: StoredOutgoing = { seq, messageId: seq + 1, qos: 1, retain: false, packetId: (seq % 65_535) + 1, state: 'publish' };
+    live.fast.set(seq, entry);
+    log.set('fast', entry, true);
     if (seq > 5) {
+      live.fast.delete(seq - 5);
       log.delete('fast', seq - 5);
+      bodies.delete(seq - 4);
       log.deleteMessage(seq - 4);
     }
     commitInto(log, table);
@@ -212,4 +230,35 @@ test('a row that is not a log row fails the replay with its number and the byte'
   assert.throws(() => replay([{ row: 1, data: good }, { row: 2, data: Buffer.from([9]) }]), /outgoing log row 2: an unknown op 9 at byte 0/);
   assert.throws(() => replay([{ row: 3, data: good.subarray(0, good.length - 1) }]), /outgoing log row 3: the row ends inside an op/);
   assert.throws(() => replay([{ row: 4, data: Buffer.from([5, 1]) }]), /outgoing log row 4: an op before any session/);
+});
+
+test('a session whose count says it holds nothing is checked against the broker\'s entries before its rows are let go', () => {
+  const log = new OutgoingLog();
+  const table: Table = new Map();
+  const held: StoredOutgoing = { seq: 1, messageId: 1, qos: 1, retain: false, packetId: 1, state: 'publish' };
+  const fast = new Map<number, StoredOutgoing>();
+  const bodies = new Map<number, StoredMessage>([[1, message(1)]]);
+  log.useSource({ entries: (clientId) => (clientId === 'a' ? [held] : fast.values()), message: (id) => bodies.get(id) });
+  log.addMessage(message(1));
+  log.set('a', held, true);
+  commitInto(log, table);
+  log.delete('a', 99); // a delete of an entry the store never had: the count goes wrong
+  commitInto(log, table);
+  // another session's traffic, 64 KiB messages, moves the log on past the margin
+  for (let seq = 1; seq <= 60; seq++) {
+    bodies.set(seq + 1, message(seq + 1, 'f'.repeat(65_536)));
+    log.addMessage(bodies.get(seq + 1)!);
+    const entry: StoredOutgoing = { seq, messageId: seq + 1, qos: 1, retain: false, packetId: seq, state: 'publish' };
+    fast.set(seq, entry);
+    log.set('fast', entry, true);
+    if (seq > 2) {
+      fast.delete(seq - 2);
+      log.delete('fast', seq - 2);
+      bodies.delete(seq - 1);
+      log.deleteMessage(seq - 1);
+    }
+    commitInto(log, table);
+  }
+  assert.ok(!table.has(1), 'the log moved on');
+  assert.deepEqual([...replayTable(table).get('a')!.values()], [{ ...held, subscriptionIds: undefined }]);
 });

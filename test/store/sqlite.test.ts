@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteStore, StoreOpenError } from '../../src/store/sqlite.js';
-import type { StoredMessage } from '../../src/store/port.js';
+import type { OutgoingSource, StoredMessage, StoredOutgoing } from '../../src/store/port.js';
 import { compactBuffers, writeNumber } from '../../src/store/sqlite-writes.js';
 import { readOutgoingLog } from '../../src/store/sqlite-read.js';
 
@@ -318,11 +318,18 @@ test('many commits of entries set and acknowledged keep the outgoing log short i
   const { dir, cleanup } = tempDir();
   try {
     const file = join(dir, 'culex.db');
-    let store = SqliteStore.open({ file });
-    await store.load();
     const clients = ['s1', 's2', 's3'];
-    for (const clientId of clients) store.sessionSave({ clientId, protocolVersion: 4, expiryInterval: 60, disconnectedAt: 0 });
     let seq = 0;
+    // what the broker's sessions would hold: the three entries in flight and their messages
+    const inFlight = (): number[] => [seq - 2, seq - 1, seq].filter((s) => s > 0);
+    const source: OutgoingSource = {
+      entries: () => inFlight().map((s) => ({ seq: s, messageId: s, qos: 1, retain: false, packetId: (s % 65_535) + 1, state: 'publish' }) satisfies StoredOutgoing),
+      message: (id) => (inFlight().includes(id) ? message(id, 't', `m${id}`.padEnd(1000, '.')) : undefined),
+    };
+    let store = SqliteStore.open({ file });
+    store.useOutgoingSource(source);
+    await store.load();
+    for (const clientId of clients) store.sessionSave({ clientId, protocolVersion: 4, expiryInterval: 60, disconnectedAt: 0 });
     for (let round = 0; round < 3; round++) {
       for (let i = 0; i < 2000; i++) {
         seq++;
@@ -343,6 +350,7 @@ test('many commits of entries set and acknowledged keep the outgoing log short i
       // about 1 KiB per row: the log holds about the 1 MiB margin, not every commit since the start
       assert.ok(logRows < 1500, `rows in the log after ${seq} commits: ${logRows}`);
       store = SqliteStore.open({ file });
+      store.useOutgoingSource(source);
       const state = await store.load();
       assert.deepEqual(state.sessions.map((s) => s.outgoing.map((e) => e.seq)), clients.map(() => [seq - 2, seq - 1, seq]));
     }
