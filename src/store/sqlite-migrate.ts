@@ -8,7 +8,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { QoS } from '../protocol/packets.js';
 import type { StoredMessage, StoredOutgoing } from './port.js';
-import { snapshotRow, states } from './outgoing-log.js';
+import { snapshotRow, states } from './outgoing-log-rows.js';
 import { messageFromRow, type MessageRow } from './sqlite-read.js';
 
 interface OutgoingRowV1 {

@@ -5,7 +5,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { ProtocolVersion, QoS, RetainHandling } from '../protocol/packets.js';
 import type { StoredMessage, StoredOutgoing, StoredSession, StoredState, StoredSubscription } from './port.js';
-import { parseProperties, replay, type Replayed } from './outgoing-log.js';
+import { parseProperties, replay, type Replayed } from './outgoing-log-rows.js';
 
 /** The stored state, and the outgoing log replayed, for the store to go on writing it. */
 export interface ReadState {

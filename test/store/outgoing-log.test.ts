@@ -1,4 +1,4 @@
-// The outgoing log of the SQLite store (src/store/outgoing-log.ts) on its own: its rows, applied to
+// The outgoing log of the SQLite store (src/store/outgoing-log.ts, its rows in outgoing-log-rows.ts) on its own: its rows, applied to
 // a map standing for the table (insert the row, delete the rows before the front), must replay to
 // exactly the entries recorded and the messages they refer to, after every commit and across a
 // restart, while the bytes kept stay bounded by what is live. The store's use of it on a real file
@@ -6,7 +6,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { OutgoingLog, replay, snapshotRow } from '../../src/store/outgoing-log.js';
+import { OutgoingLog } from '../../src/store/outgoing-log.js';
+import { replay, snapshotRow } from '../../src/store/outgoing-log-rows.js';
 import type { OutgoingSource, StoredMessage, StoredOutgoing } from '../../src/store/port.js';
 
 /** The table: row number → bytes (copied, as SQLite would). */
