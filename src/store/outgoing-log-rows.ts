@@ -54,31 +54,6 @@ export function messageBytes(m: StoredMessage): number {
   return out.length + 1;
 }
 
-/** Every session's entries, and the messages, as one row (the conversion of an older file). */
-export function snapshotRow(sessions: ReadonlyMap<string, readonly StoredOutgoing[]>, messages: Iterable<StoredMessage>): Buffer {
-  const out = new ByteWriter();
-  for (const message of messages) {
-    out.reserve(1);
-    out.byte(MESSAGE);
-    writeMessage(out, message);
-  }
-  let index = 0;
-  for (const [clientId, entries] of sessions) {
-    out.reserve(2 + 8);
-    out.byte(DEFINE);
-    out.varint(index++);
-    out.string(clientId);
-    out.reserve(1);
-    out.byte(RESET);
-    for (const entry of entries) {
-      out.reserve(1);
-      out.byte(SET);
-      writeEntry(out, entry);
-    }
-  }
-  return Buffer.from(out.take());
-}
-
 /** The rows read back, replayed. */
 export interface Replayed {
   /** Each client id's entries by seq (empty maps included: sessions whose entries all went). */

@@ -263,7 +263,7 @@ export class OutgoingLog {
   private holdsEntries(log: SessionLog): boolean {
     if (this.source === undefined) return false;
     let count = 0;
-    for (const entry of this.source.entries(log.clientId)) if (entry !== undefined) count++;
+    for (const _ of this.source.entries(log.clientId)) count++;
     this.liveBytes += count * ENTRY_BYTES;
     log.count = count;
     return count > 0;
@@ -275,16 +275,16 @@ export class OutgoingLog {
     return this.messageFront;
   }
 
+  /** The session with entries whose `since` is the oldest (the pinned set is in that order). */
+  private oldestSession(): SessionLog | undefined {
+    return this.pinned.values().next().value;
+  }
+
   /** The first row still needed: the oldest live session's `since` or live message's row, or `end`. */
   private front(end: number): number {
-    let first = end;
-    for (const log of this.pinned) {
-      first = Math.min(first, log.since!);
-      break;
-    }
+    const session = this.oldestSession();
     const index = this.firstMessageRow();
-    if (index < this.rowNumbers.length) first = Math.min(first, this.rowNumbers[index]!);
-    return first;
+    return Math.min(end, session?.since ?? end, index < this.rowNumbers.length ? this.rowNumbers[index]! : end);
   }
 
   /** Writes again what is at the front while the log holds too many bytes for what is live. */
@@ -294,12 +294,12 @@ export class OutgoingLog {
     const limit = this.out.length + REWRITE_BUDGET + 2 * this.out.length;
     let first = true;
     while (this.bytesInLog + this.out.length > 2 * this.liveBytes + REWRITE_MARGIN && (first || this.out.length < limit)) {
-      const session = this.pinned.values().next();
-      const sessionSince = session.done === true ? Infinity : session.value.since!;
+      const session = this.oldestSession();
+      const sessionSince = session?.since ?? Infinity;
       const index = this.firstMessageRow();
       const messageRow = index < this.rowNumbers.length ? this.rowNumbers[index]! : Infinity;
       if (Math.min(sessionSince, messageRow) >= this.nextRow) return;
-      if (sessionSince <= messageRow) this.snapshot(session.value as SessionLog, source);
+      if (session !== undefined && sessionSince <= messageRow) this.snapshot(session, source);
       else this.rewriteMessages(index, source);
       first = false;
     }

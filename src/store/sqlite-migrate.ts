@@ -3,12 +3,14 @@
 //
 // Version 1 → 2: the `outgoing` table (one row per entry) and the `messages` table (one row per
 // message) become `outgoing_log` (outgoing-log.ts): every session's entries and the messages they
-// refer to written in its first row.
+// refer to written in its first row, by the log itself as a commit would write them.
 
 import type BetterSqlite3 from 'better-sqlite3';
 import type { QoS } from '../protocol/packets.js';
-import type { StoredMessage, StoredOutgoing } from './port.js';
-import { snapshotRow, states } from './outgoing-log-rows.js';
+import type { StoredOutgoing } from './port.js';
+import { OutgoingLog } from './outgoing-log.js';
+import { states } from './outgoing-log-rows.js';
+import { outgoingLogTable } from './sqlite-schema.js';
 import { messageFromRow, type MessageRow } from './sqlite-read.js';
 
 interface OutgoingRowV1 {
@@ -26,17 +28,16 @@ interface OutgoingRowV1 {
 export function migrate(db: BetterSqlite3.Database, version: number): boolean {
   if (version !== 1) return false;
   db.transaction(() => {
-    db.exec('CREATE TABLE outgoing_log (row INTEGER PRIMARY KEY, data BLOB NOT NULL)');
-    const sessions = new Map<string, StoredOutgoing[]>();
+    db.exec(outgoingLogTable);
+    const log = new OutgoingLog();
+    const referenced = new Set<number>();
     for (const row of db.prepare('SELECT * FROM outgoing ORDER BY client_id, seq').iterate() as IterableIterator<OutgoingRowV1>) {
-      let entries = sessions.get(row.client_id);
-      if (entries === undefined) sessions.set(row.client_id, (entries = []));
-      entries.push(entryFromRow(row));
+      log.set(row.client_id, entryFromRow(row), true);
+      referenced.add(row.message_id);
     }
-    const referenced = new Set([...sessions.values()].flatMap((entries) => entries.map((entry) => entry.messageId)));
-    const messages: StoredMessage[] = [];
-    for (const row of db.prepare('SELECT * FROM messages').iterate() as IterableIterator<MessageRow>) if (referenced.has(row.id)) messages.push(messageFromRow(row));
-    if (sessions.size > 0) db.prepare('INSERT INTO outgoing_log (row, data) VALUES (1, ?)').run(snapshotRow(sessions, messages));
+    for (const row of db.prepare('SELECT * FROM messages').iterate() as IterableIterator<MessageRow>) if (referenced.has(row.id)) log.addMessage(messageFromRow(row));
+    const { row, data } = log.commit();
+    if (row !== undefined) db.prepare('INSERT INTO outgoing_log (row, data) VALUES (?, ?)').run(row, data);
     db.exec("DROP TABLE outgoing; DROP TABLE messages; UPDATE meta SET value = '2' WHERE key = 'version'");
   })();
   return true;

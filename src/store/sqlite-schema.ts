@@ -7,6 +7,9 @@
 export const storeFormat = 'culex-persistence';
 export const storeVersion = 2;
 
+/** The outgoing log's table, created with the rest and by the conversion of a version 1 file. */
+export const outgoingLogTable = 'CREATE TABLE outgoing_log (row INTEGER PRIMARY KEY, data BLOB NOT NULL);';
+
 export const schema = `
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE retained (
@@ -22,7 +25,7 @@ CREATE TABLE subscriptions (
   retain_as_published INTEGER NOT NULL, retain_handling INTEGER NOT NULL, subscription_id INTEGER,
   PRIMARY KEY (client_id, filter)
 ) WITHOUT ROWID;
-CREATE TABLE outgoing_log (row INTEGER PRIMARY KEY, data BLOB NOT NULL);
+${outgoingLogTable}
 CREATE TABLE incoming_qos2 (
   client_id TEXT NOT NULL, packet_id INTEGER NOT NULL, PRIMARY KEY (client_id, packet_id)
 ) WITHOUT ROWID;

@@ -253,7 +253,7 @@ export class SqliteStore implements Store {
     return this.writes.length > 0 || this.outgoing.pending;
   }
 
-  /** Everything recorded since the last commit, as writes; the pending maps start again empty. */
+  /** Everything recorded since the last commit, as writes, the outgoing log's row last; both start again empty. */
   private takeWrites(): WriteBatch {
     const writes = this.writes;
     this.writes = [];

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { OutgoingLog } from '../../src/store/outgoing-log.js';
-import { replay, snapshotRow } from '../../src/store/outgoing-log-rows.js';
+import { replay } from '../../src/store/outgoing-log-rows.js';
 import type { OutgoingSource, StoredMessage, StoredOutgoing } from '../../src/store/port.js';
 
 /** The table: row number → bytes (copied, as SQLite would). */
@@ -227,7 +227,10 @@ test('a slow session and its old message do not keep the log growing: once the b
 });
 
 test('a row that is not a log row fails the replay with its number and the byte', () => {
-  const good = snapshotRow(new Map([['a', [{ seq: 1, messageId: 1, qos: 1, retain: false, packetId: 1, state: 'publish' } satisfies StoredOutgoing]]]), [message(1)]);
+  const log = new OutgoingLog();
+  log.addMessage(message(1));
+  log.set('a', { seq: 1, messageId: 1, qos: 1, retain: false, packetId: 1, state: 'publish' }, true);
+  const good = Buffer.from(log.commit().data!);
   assert.throws(() => replay([{ row: 1, data: good }, { row: 2, data: Buffer.from([9]) }]), /outgoing log row 2: an unknown op 9 at byte 0/);
   assert.throws(() => replay([{ row: 3, data: good.subarray(0, good.length - 1) }]), /outgoing log row 3: the row ends inside an op/);
   assert.throws(() => replay([{ row: 4, data: Buffer.from([5, 1]) }]), /outgoing log row 4: an op before any session/);
